@@ -1,0 +1,34 @@
+# The two commands README.md names: `make run` and `make test`. Both set up whatever
+# is missing first and are quick when nothing changed.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup system lint bench clean
+
+run: setup
+	$(BIN)/dutyline run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+setup: system $(VENV)/.installed
+	$(BIN)/dutyline setup
+
+system:
+	@bash scripts/system-packages.sh
+
+# The app's environment (Python 3.11), rebuilt when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || "$$(bash scripts/find-python.sh 3.11)" -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip==26.3
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .venv-rasa models/whisper models/vosk models/piper models/rasa models/*.onnx models/manifest.json

@@ -1,0 +1,30 @@
+"""Turns keep the per-stage latency breakdown (TurnRecord.stage_ms)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 11:10:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("turn", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("stage_ms", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("turn", schema=None) as batch_op:
+        batch_op.drop_column("stage_ms")

@@ -1,0 +1,189 @@
+"""The notification outbox: SMS rows are written in the same transaction as the
+ticket, and sent later by the background worker with retries and backoff. A
+failing SMS provider therefore never loses or delays a ticket.
+
+Delivery claims a row (status 'sending' with a lease) in a short transaction,
+sends outside any transaction, then records the result; a row whose lease ran
+out (the process died mid-send) is picked up again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from dispatch.contract import SmsSender, mask_phone
+from dispatch.db import session_scope
+from dispatch.models import Notification, TicketEvent
+
+log = logging.getLogger("dutyline.dispatch.outbox")
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 3600
+LEASE_SECONDS = 120
+SMS_MAX_CHARS = 480  # 3 concatenated segments
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: 30 s, 1 min, 2 min, ... at most an hour."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+def enqueue(
+    session: Session,
+    *,
+    to: str | None,
+    body: str,
+    purpose: str,
+    at: datetime,
+    ticket_id: int | None = None,
+) -> Notification | None:
+    if not to:
+        return None
+    notification = Notification(
+        ticket_id=ticket_id,
+        to_number=to,
+        body=body[:SMS_MAX_CHARS],
+        purpose=purpose,
+        next_attempt_at=at,
+        created_at=at,
+    )
+    session.add(notification)
+    return notification
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def deliver_due(engine: Engine, sms: SmsSender, now: datetime, limit: int = 50) -> DeliveryReport:
+    report = DeliveryReport()
+    due = or_(col(Notification.status) == "pending", col(Notification.status) == "sending")
+    with session_scope(engine) as session:
+        ids = session.exec(
+            select(Notification.id)
+            .where(due, Notification.next_attempt_at <= now)
+            .order_by(col(Notification.next_attempt_at))
+            .limit(limit)
+        ).all()
+    for notification_id in ids:
+        claimed = _claim(engine, notification_id, now)
+        if claimed is None:
+            continue  # another worker has it
+        try:
+            provider_id = sms.send_sms(claimed.to_number, claimed.body)
+        except Exception as exc:  # any provider failure is retried
+            outcome = _record_failure(engine, claimed, now, exc)
+            if outcome == "failed":
+                report.failed += 1
+            else:
+                report.retrying += 1
+            continue
+        with session_scope(engine, write=True) as session:
+            row = session.get(Notification, notification_id)
+            if row is not None:
+                row.status = "sent"
+                row.sent_at = now
+                row.provider_id = str(provider_id)[:64] if provider_id else None
+                row.last_error = None
+                session.add(row)
+        report.sent += 1
+    return report
+
+
+def _claim(engine: Engine, notification_id: int, now: datetime) -> Notification | None:
+    with session_scope(engine, write=True) as session:
+        result = session.exec(
+            update(Notification)
+            .where(
+                col(Notification.id) == notification_id,
+                col(Notification.status).in_(["pending", "sending"]),
+                col(Notification.next_attempt_at) <= now,
+            )
+            .values(
+                status="sending",
+                attempts=Notification.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+            )
+        )
+        if result.rowcount != 1:
+            return None
+        return session.get(Notification, notification_id)
+
+
+def _record_failure(engine: Engine, claimed: Notification, now: datetime, exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    with session_scope(engine, write=True) as session:
+        row = session.get(Notification, claimed.id)
+        if row is None:
+            return "failed"
+        row.last_error = error
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            if row.ticket_id is not None:
+                session.add(
+                    TicketEvent(
+                        ticket_id=row.ticket_id,
+                        at=now,
+                        actor="system",
+                        action="notification_failed",
+                        detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} gave up "
+                        f"after {row.attempts} attempts: {error}",
+                    )
+                )
+            log.error("SMS %s to %s failed for good: %s", row.id, mask_phone(row.to_number), error)
+        else:
+            row.status = "pending"
+            row.next_attempt_at = now + backoff(row.attempts)
+            log.warning(
+                "SMS %s to %s failed (attempt %d), retry at %s: %s",
+                row.id,
+                mask_phone(row.to_number),
+                row.attempts,
+                row.next_attempt_at.isoformat(),
+                error,
+            )
+        session.add(row)
+        return row.status
+
+
+# --- the texts ---------------------------------------------------------------------
+
+
+def officer_sms(
+    *, number: str, kind_name: str, location: str | None, details: dict[str, str], escalated: bool
+) -> str:
+    head = "ESCALATED, not acknowledged: " if escalated else ""
+    where = location or "location not given"
+    facts = "; ".join(f"{_label(k)}: {v}" for k, v in details.items() if v)
+    body = f"{head}Ticket {number}: {kind_name} at {where}."
+    if facts:
+        body += f" {facts}."
+    return body + " Please acknowledge in the dutyline inbox."
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize() if key.islower() else key
+
+
+def caller_receipt_sms(*, number: str, kind_name: str | None, duplicate_of: str | None) -> str:
+    if duplicate_of:
+        return (
+            f"Thank you. This was already reported as ticket {duplicate_of}; your report "
+            f"was added to it as {number}. Quote {duplicate_of} to ask about it."
+        )
+    what = f"Your report ({kind_name})" if kind_name else "Your report"
+    return f"Thank you. {what} is ticket {spaced(number)}. Keep it to ask about it."
+
+
+def spaced(number: str) -> str:
+    """2611230042 -> 261123 0042: easier to read back."""
+    return f"{number[:6]} {number[6:]}" if len(number) > 6 else number

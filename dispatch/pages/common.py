@@ -1,0 +1,218 @@
+"""What every staff page shares: the Jinja2 environment, its filters, the static files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from sqlmodel import Session
+
+from dispatch.auth import is_supervisor
+from dispatch.models import (
+    CLOSE_REASON_LABELS,
+    STATUS_LABELS,
+    Department,
+    Staff,
+    TicketStatus,
+)
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+OUTCOME_LABELS = {
+    "in_progress": "In progress",
+    "ticket_filed": "Ticket filed",
+    "status_check": "Status check",
+    "transferred": "Transferred to a person",
+    "voicemail": "Voicemail",
+    "emergency_referred": "Sent to emergency number",
+    "abandoned": "Hung up",
+    "no_input": "Silent caller",
+    "failed": "Failed (triage ticket)",
+    "out_of_scope": "Not for this line",
+}
+EVENT_LABELS = {
+    "created": "Filed",
+    "status": "Status",
+    "assigned": "Assigned to",
+    "note_added": "Note added",
+    "escalated": "Escalated",
+    "escalation_exhausted": "Escalation ran out",
+    "duplicate_linked": "Same problem as",
+    "duplicate_added": "Reported again as",
+    "duplicate_unlinked": "No longer a duplicate",
+}
+OUTCOME_CLASSES = {
+    "ticket_filed": "ok",
+    "status_check": "ok",
+    "failed": "warn",
+    "transferred": "warn",
+    "emergency_referred": "warn",
+    "in_progress": "new",
+}
+
+
+def status_class(status: str) -> str:
+    return {TicketStatus.NEW: "new", TicketStatus.CLOSED: "ok", TicketStatus.DUPLICATE: "ok"}.get(
+        status, ""
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _clock(ms: int) -> str:
+    minutes, secs = divmod(ms // 1000, 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+@pass_context
+def _local(context: Any, value: datetime | None) -> str:
+    """A time in the city's time zone; the day too unless it is today."""
+    if value is None:
+        return "—"
+    tz: ZoneInfo = context["tz"]
+    local = value.astimezone(tz)
+    today = datetime.now(tz).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    return local.strftime("%a %d %b %H:%M")
+
+
+def _ago(value: datetime) -> str:
+    seconds = (datetime.now(UTC) - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+templates.env.filters["ago"] = _ago
+templates.env.filters["local"] = _local
+templates.env.globals.update(
+    status_class=status_class,
+    close_label=lambda reason: CLOSE_REASON_LABELS.get(reason, reason),
+    event_label=lambda action: EVENT_LABELS.get(action, action.replace("_", " ")),
+    status_label=lambda status: STATUS_LABELS.get(status, status),
+    outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+    outcome_class=lambda outcome: OUTCOME_CLASSES.get(outcome, ""),
+    duration=_duration,
+    ms=_ms,
+    clock=_clock,
+    pct=_pct,
+)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    staff: Staff | None,
+    session: Session | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    services = request.app.state.services
+    tz = ZoneInfo(services.settings.timezone)
+    kinds = services.dispatch.kinds
+    department_name = None
+    if staff is not None and session is not None and staff.department_id is not None:
+        department = session.get(Department, staff.department_id)
+        department_name = department.name if department else None
+    base = {
+        "staff": staff,
+        "is_supervisor": staff is not None and is_supervisor(staff),
+        "department_name": department_name,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "tz": tz,
+        "label": lambda kind, code: kinds[kind].label(code) if kind in kinds else code,
+    }
+    base.update(context)
+    response = templates.TemplateResponse(request, template, base, status_code=status_code)
+    # Staff pages hold callers' numbers and words: keep them out of caches and frames.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+ERROR_TITLES = {
+    400: "That did not work",
+    401: "Please sign in",
+    403: "Not for your role",
+    404: "Not found",
+    422: "That did not work",
+}
+
+
+class PageRoute(APIRoute):
+    """Errors on staff pages are answered as a page, not as JSON; redirects (sign in)
+    and the recording's 401 pass through unchanged."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as error:
+                if error.status_code < 400 or "text/html" not in request.headers.get("accept", ""):
+                    raise
+                return _error_page(request, error.status_code, str(error.detail))
+            except RequestValidationError as error:
+                if "text/html" not in request.headers.get("accept", ""):
+                    raise
+                first = error.errors()[0] if error.errors() else {}
+                field = str(first.get("loc", ("", "?"))[-1])
+                return _error_page(request, 422, f"{field}: {first.get('msg', 'invalid')}")
+
+        return route
+
+
+def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    title = ERROR_TITLES.get(status_code, "Something went wrong")
+    return render(
+        request, "error.html", staff=None, status_code=status_code, title=title, message=message
+    )
+
+
+def page_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(include_in_schema=False, route_class=PageRoute, **kwargs)
+
+
+router = page_router()
+
+
+@router.get("/static/dispatch/{path}", name="dispatch_static")
+def static_file(path: str) -> FileResponse:
+    target = (STATIC_DIR / path).resolve()
+    if target.parent != STATIC_DIR or not target.is_file():
+        raise HTTPException(404, "Not found")
+    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})

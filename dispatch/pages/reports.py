@@ -1,0 +1,68 @@
+"""The supervisor's reports: calls per kind per hour, share handled without a person,
+time to acknowledge. Charts are SVG drawn here (no JavaScript, no CDN)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from dispatch.auth import PageStaff, ServicesDep, SessionDep, require_supervisor
+from dispatch.pages import queries
+from dispatch.pages.common import page_router, render
+from dispatch.pages.plots import bar_chart
+
+router = page_router()
+
+PERIODS = {1: "Last 24 hours", 7: "Last 7 days", 30: "Last 30 days", 90: "Last 90 days"}
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(
+    request: Request, staff: PageStaff, services: ServicesDep, session: SessionDep, days: int = 7
+) -> HTMLResponse:
+    require_supervisor(staff)
+    days = days if days in PERIODS else 7
+    tz = ZoneInfo(services.settings.timezone)
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    by_hour = queries.calls_by_kind_and_hour(session=session, since=since, tz=tz)
+    share = queries.handled_without_person(session=session, since=since, until=now, tz=tz)
+    ack = queries.time_to_acknowledge(session=session, since=since)
+    charts = {
+        "by_hour": bar_chart(
+            by_hour.hours,
+            by_hour.series or {"Calls": [0] * 24},
+            title="Calls per kind per hour",
+            counts=True,
+            legend=True,
+        ),
+        "share": bar_chart(
+            share.days,
+            {"Handled without a person": share.percent},
+            title="Share of calls handled without a person, per day",
+            unit="%",
+            max_value=100,
+        ),
+        "ack": bar_chart(
+            ack.buckets,
+            {"Tickets": ack.counts},
+            title="Time from filing to acknowledgement",
+            counts=True,
+        ),
+    }
+    return render(
+        request,
+        "reports.html",
+        staff=staff,
+        session=session,
+        days=days,
+        periods=PERIODS,
+        by_hour=by_hour,
+        share=share,
+        ack=ack,
+        charts=charts,
+        section="reports",
+    )

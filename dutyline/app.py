@@ -1,0 +1,93 @@
+"""The composition root: the only module that knows voice/, nlu/ and dispatch/ together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from dispatch.background import DispatchWorkers
+from dispatch.db import make_engine
+from dispatch.routes import routers as dispatch_routers
+from dispatch.service import DispatchService
+from dutyline.health import router as health_router
+from dutyline.settings import Settings, get_settings
+from nlu.actions import router as actions_router
+from nlu.client import RasaDialogue
+from voice.call_control import CallControl, make_call_control
+from voice.prompts import warm
+from voice.routes import router as voice_router
+from voice.speech import SpeechModels
+
+log = logging.getLogger("dutyline")
+
+
+@dataclass
+class Services:
+    """What the routes reach through `request.app.state.services`."""
+
+    settings: Settings
+    dispatch: DispatchService
+    dialogue: RasaDialogue
+    speech: SpeechModels
+    call_control: CallControl
+
+
+def build_services(settings: Settings, *, speech: SpeechModels | None = None) -> Services:
+    call_control = make_call_control(settings)
+    engine = make_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        dispatch=DispatchService(engine, settings, sms=call_control),
+        dialogue=RasaDialogue(settings.rasa_url, timeout=settings.rasa_timeout_seconds),
+        speech=speech or SpeechModels(settings),
+        call_control=call_control,
+    )
+
+
+def load_speech(services: Services) -> None:
+    """Load the models, then synthesize the fixed prompts once so no call waits for them."""
+    services.speech.load()
+    warm(services.speech.prompt_cache, services.settings.locale)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    load_models: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        workers = DispatchWorkers(services.dispatch)
+        workers.start()
+        loading = None
+        if load_models:
+            # Models load in a worker thread; /healthz says 503 until they are in.
+            loading = asyncio.create_task(asyncio.to_thread(load_speech, services))
+        try:
+            yield
+        finally:
+            await workers.stop()
+            if loading is not None and not loading.done():
+                loading.cancel()
+            await services.dialogue.aclose()
+
+    # No /docs: Swagger UI loads from a CDN, which a closed city network cannot reach.
+    app = FastAPI(
+        title="dutyline", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.state.services = services
+    app.include_router(health_router)
+    app.include_router(voice_router)
+    app.include_router(actions_router)
+    for router in dispatch_routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,101 @@
+"""`dutyline`: the one entry point for people and scripts."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import typer
+from rich.console import Console
+
+from dutyline.settings import get_settings
+
+app = typer.Typer(
+    help="dutyline: an on-premises AI phone line for civil complaints.", no_args_is_help=True
+)
+console = Console()
+
+
+def _mount() -> None:
+    # Each package owns its commands; they are mounted here, the only place that knows all.
+    from dispatch.cli import apikey_app, user_app
+    from nlu.cli import app as nlu_app
+    from voice.cli import CallCommand, call
+
+    app.add_typer(user_app, name="user", help="Staff accounts (officers, supervisors, admins).")
+    app.add_typer(apikey_app, name="apikey", help="Open311 API keys for partner apps.")
+    app.add_typer(nlu_app, name="nlu", help="The dialogue model: held-out report.")
+    # CallCommand keeps --say/--audio/--press turns in command-line order.
+    app.command(
+        "call", cls=CallCommand, help="Place a simulated phone call against a running dutyline."
+    )(call)
+    from dutyline.bench.cli import app as bench_app
+
+    app.add_typer(bench_app, name="bench", help="Benchmarks: latency and accuracy figures.")
+
+
+@app.command()
+def setup(
+    train: bool = typer.Option(True, help="Train the dialogue model when nlu/ changed."),
+    force_train: bool = typer.Option(False, help="Train even if nothing changed."),
+) -> None:
+    """Set up whatever is missing: speech models, Rasa's environment and model, the database."""
+    from dispatch.db import make_engine, upgrade
+    from dispatch.seed import seed
+    from dutyline import rasa_env
+    from dutyline.setup_models import assemble
+
+    settings = get_settings()
+    started = time.monotonic()
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    if missing:
+        console.print(
+            f"[yellow]Not found: {', '.join(missing)} (test and simulator caller voices); "
+            "`make` installs them with apt-get.[/]"
+        )
+    assemble(settings.models_dir, console=console)
+    console.print("[green]✓[/] speech models in models/")
+    rasa_env.ensure_venv(console)
+    console.print("[green]✓[/] Rasa environment in .venv-rasa/")
+    if train:
+        trained = rasa_env.train(settings, settings.locale, console, force=force_train)
+        console.print(f"[green]✓[/] dialogue model {'trained' if trained else 'up to date'}")
+    upgrade(settings.database_url)
+    seed(make_engine(settings.database_url), settings.data_dir)
+    console.print("[green]✓[/] database migrated and seeded")
+    settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"Set-up done in {time.monotonic() - started:.1f} s")
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema and load departments and the roster."""
+    from dispatch.db import make_engine, upgrade
+    from dispatch.seed import seed
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    seed(make_engine(settings.database_url), settings.data_dir)
+    console.print("[green]✓[/] database migrated and seeded")
+
+
+@app.command()
+def run() -> None:
+    """Start the dialogue server and the app; Ctrl-C stops both."""
+    from dutyline.runner import run as run_all
+
+    settings = get_settings()
+    migrate()
+    raise typer.Exit(run_all(settings, console=console))
+
+
+@app.command()
+def serve() -> None:
+    """Start only the app (the dialogue server runs elsewhere, as in docker-compose.yml)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("dutyline.app:create_app", factory=True, host=settings.host, port=settings.port)
+
+
+_mount()

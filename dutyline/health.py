@@ -1,0 +1,33 @@
+"""GET /healthz: what a load balancer and a duty engineer need to know."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    services = request.app.state.services
+    database_problem, rasa_ready = await asyncio.gather(
+        asyncio.to_thread(services.dispatch.health), services.dialogue.ready()
+    )
+    models: dict[str, str] = services.speech.status()
+    problems: list[str] = []
+    if database_problem:
+        problems.append(f"database: {database_problem}")
+    if not rasa_ready:
+        problems.append(f"dialogue server not ready at {services.settings.rasa_url}")
+    problems += [f"model {name}: {state}" for name, state in models.items() if state != "loaded"]
+    body = {
+        "status": "ok" if not problems else "unavailable",
+        "database": database_problem or "ok",
+        "rasa": "ok" if rasa_ready else "not ready",
+        "models": models,
+        "problems": problems,
+    }
+    return JSONResponse(body, status_code=200 if not problems else 503)

@@ -1,0 +1,220 @@
+"""What happens around a complaint: emergencies, a person or voicemail, ticket status,
+not being understood, silence, repeating, goodbye and hang-up."""
+
+from __future__ import annotations
+
+from nlu.actions.complaint import (
+    file_triage,
+    forget_report,
+    report_from,
+    report_in_progress,
+)
+from nlu.actions.turn import Turn, spoken_digits
+from nlu.numbers import digits_only
+
+# --- emergency --------------------------------------------------------------------
+
+
+def emergency(turn: Turn) -> None:
+    if turn.active_loop and turn.active_loop.removesuffix("_form") in turn.kinds():
+        # Put the report aside: if the caller declines the transfer we go on with it.
+        turn.set("paused_form", turn.active_loop)
+        turn.end_form()
+    turn.say("utter_emergency", emergency_number=turn.emergency_number)
+
+
+def emergency_transfer(turn: Turn) -> None:
+    control: dict[str, str] = {"transfer_to": turn.emergency_number}
+    if report_in_progress(turn):
+        # The call leaves us: keep the report they had started.
+        reason = "caller was transferred to the emergency number mid-report"
+        control["ticket_number"] = file_triage(turn, reason)
+    turn.say("utter_emergency_transfer", control=control, emergency_number=turn.emergency_number)
+
+
+def emergency_declined(turn: Turn) -> None:
+    turn.say("utter_emergency_declined", emergency_number=turn.emergency_number)
+    paused = turn.slot("paused_form")
+    if paused:
+        turn.set("paused_form", None)
+        turn.say("utter_resume")
+        turn.followup(paused)
+    else:
+        turn.say("utter_anything_else")
+
+
+# --- a person, or voicemail ---------------------------------------------------------
+
+
+def transfer(turn: Turn) -> None:
+    if turn.active_loop:
+        turn.end_form()
+    phone = turn.dispatch.on_duty_phone(turn.slot("kind"))
+    if not phone:
+        turn.say("utter_nobody_available")
+        turn.followup("voicemail_form")
+        return
+    number = file_triage(
+        turn,
+        "caller asked for a person",
+        description="The caller asked for a person and was put through to the officer on duty.",
+    )
+    turn.say(
+        "utter_transfer",
+        control={"transfer_to": phone, "ticket_number": number},
+        spoken_number=spoken_digits(number),
+    )
+
+
+def file_voicemail(turn: Turn) -> None:
+    message = turn.slot("voicemail") or ""
+    turn.set("voicemail", None)
+    kind = turn.slot("kind")
+    filed = turn.dispatch.file_complaint(
+        report_from(
+            turn,
+            kind=kind if kind in turn.kinds() else None,
+            description=f"Voicemail: {message}",
+            needs_triage=kind not in turn.kinds(),
+            triage_reason=None if kind in turn.kinds() else "voicemail, nobody on duty reachable",
+        )
+    )
+    forget_report(turn)
+    turn.say(
+        "utter_voicemail_saved",
+        control={"ticket_number": filed.number, "end_call": True},
+        spoken_number=spoken_digits(filed.number),
+    )
+
+
+# --- ticket status ------------------------------------------------------------------
+
+
+def validate_status_form(turn: Turn) -> None:
+    asked = turn.slot("requested_slot") == "ticket_number"
+    for slot, value in turn.slots_to_validate().items():
+        if slot != "ticket_number":
+            continue
+        if turn.intent == "keypad" and not asked:
+            # The menu key that opened this form ("press 2") is not a ticket number.
+            turn.set("ticket_number", None)
+            continue
+        spoken = asked and not turn.text.startswith("/")
+        # Asked for: every digit of the answer, not only what the model tagged.
+        number = digits_only(turn.text if spoken else str(value or ""))
+        if not number:
+            turn.say("utter_status_no_number")
+        turn.set("ticket_number", number or None)
+
+
+def ticket_status(turn: Turn) -> None:
+    number = digits_only(str(turn.slot("ticket_number") or ""))
+    turn.set("ticket_number", None)
+    view = turn.dispatch.find_ticket(number) if number else None
+    if view is None:
+        turn.say("utter_status_not_found", spoken_number=spoken_digits(number))
+        return
+    kind_name = (
+        turn.prompt(f"utter_kind_{view.kind}")[0] if view.kind in turn.kinds() else view.kind_name
+    )
+    turn.say(
+        "utter_status",
+        spoken_number=spoken_digits(view.number),
+        kind_name=kind_name,
+        status_label=view.status_label,
+        department_name=view.department_name,
+    )
+
+
+# --- not understood, keypad, repeat, silence ----------------------------------------------
+
+
+def _streak(turn: Turn, intent: str) -> int:
+    """How many of the caller's latest messages in a row had this intent."""
+    count = 0
+    for event in reversed(turn.tracker.get("events") or []):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != intent:
+            break
+        count += 1
+    return count
+
+
+def fallback(turn: Turn) -> None:
+    misses = _streak(turn, "nlu_fallback")
+    if misses <= 1:
+        turn.say("utter_rephrase")
+    elif misses == 2:
+        turn.say("utter_keypad_menu")
+    else:
+        turn.say("utter_handoff")
+        turn.followup("action_transfer")
+
+
+def keypad(turn: Turn) -> None:
+    digits = digits_only(turn.entity("digits") or "")
+    form = turn.active_loop
+    asked = turn.slot("requested_slot")
+    if form and asked:
+        # A form's question answered on the keypad ("how many lights?" -> 3).
+        turn.set(asked, digits or None)
+        turn.followup(form)
+    elif digits == "1":
+        turn.say("utter_keypad_report")
+    elif digits == "2":
+        turn.followup("status_form")
+    elif digits == "0":
+        turn.followup("action_transfer")
+    elif len(digits) >= 6:
+        turn.set("ticket_number", digits)
+        turn.followup("action_ticket_status")
+    else:
+        turn.say("utter_keypad_invalid")
+        turn.say("utter_keypad_menu")
+
+
+def repeat(turn: Turn) -> None:
+    if turn.active_loop:
+        turn.followup(turn.active_loop)  # the form asks its question again
+        return
+    last = turn.last_bot_text()
+    if last:
+        turn.responses.append({"text": last})
+    else:
+        turn.say("utter_how_can_i_help")
+
+
+def no_input(turn: Turn) -> None:
+    if _streak(turn, "no_input") >= 3:  # re-prompt twice, end on the third silence
+        if report_in_progress(turn):
+            file_triage(turn, "caller went silent before the report was filed")
+        turn.say("utter_no_input_goodbye")
+        return
+    turn.say("utter_no_input")
+    repeat(turn)
+
+
+# --- the end of the call --------------------------------------------------------------------
+
+
+def goodbye(turn: Turn) -> None:
+    if turn.active_loop:
+        turn.end_form()
+    if report_in_progress(turn):
+        number = file_triage(turn, "caller said goodbye before confirming the report")
+        turn.say(
+            "utter_saved_before_goodbye",
+            control={"ticket_number": number},
+            spoken_number=spoken_digits(number),
+        )
+    turn.say("utter_goodbye")
+
+
+def hangup(turn: Turn) -> None:
+    """The caller hung up: keep a report in progress for triage. Nobody hears a reply."""
+    if turn.active_loop:
+        turn.end_form()
+    if report_in_progress(turn):
+        number = file_triage(turn, "caller hung up before the report was filed")
+        turn.control({"ticket_number": number, "end_call": True})

@@ -1,0 +1,134 @@
+"""POST /rasa/actions: Rasa's action-server protocol, served by the app itself.
+
+Rasa posts {next_action, sender_id, tracker, domain, version} and gets back
+{events, responses}; 404 names an action we do not have. An action that fails
+never leaves the caller in silence: what they said is filed as a triage ticket
+and they hear its number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from nlu.actions import calls, complaint
+from nlu.actions.turn import Turn, spoken_digits
+
+log = logging.getLogger("dutyline.nlu.actions")
+
+router = APIRouter(tags=["dialogue"])
+
+Action = Callable[[Turn], None]
+
+ACTIONS: dict[str, Action] = {
+    "action_location_first": complaint.location_first,
+    "action_read_back": complaint.read_back,
+    "action_file_ticket": complaint.file_ticket,
+    "action_apply_correction": complaint.apply_correction,
+    "action_emergency": calls.emergency,
+    "action_emergency_transfer": calls.emergency_transfer,
+    "action_emergency_declined": calls.emergency_declined,
+    "action_transfer": calls.transfer,
+    "action_file_voicemail": calls.file_voicemail,
+    "validate_status_form": calls.validate_status_form,
+    "action_ticket_status": calls.ticket_status,
+    "action_fallback": calls.fallback,
+    "action_keypad": calls.keypad,
+    "action_repeat": calls.repeat,
+    "action_no_input": calls.no_input,
+    "action_goodbye": calls.goodbye,
+    "action_hangup": calls.hangup,
+}
+
+# Said when even the locale's failure prompt cannot be rendered.
+LAST_RESORT = (
+    "I'm sorry, something went wrong on our side. Please call back in a few minutes. "
+    "If anyone is in danger, call {emergency_number}."
+)
+
+
+def find_action(name: str, turn: Turn) -> Action | None:
+    if name in ACTIONS:
+        return ACTIONS[name]
+    kind = name.removeprefix("validate_").removesuffix("_form")
+    if name.startswith("validate_") and name.endswith("_form") and kind in turn.kinds():
+        return lambda t: complaint.validate_complaint_form(t, kind)
+    return None
+
+
+def _rejection(name: str, error: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": error, "action_name": name}, status_code=status)
+
+
+@router.post("/rasa/actions")
+def run_action(request: Request, body: dict[str, Any]) -> JSONResponse:
+    # A plain def: FastAPI runs it in a worker thread, so dispatch's database calls
+    # never block the event loop that carries live audio.
+    name = body.get("next_action")
+    tracker = body.get("tracker")
+    if not isinstance(name, str) or not isinstance(tracker, dict):
+        return _rejection(str(name), "next_action and tracker are required", 400)
+    services = request.app.state.services
+    turn = Turn(
+        sender_id=str(body.get("sender_id") or tracker.get("sender_id") or ""),
+        tracker=tracker,
+        domain=body.get("domain") or {},
+        dispatch=services.dispatch,
+        emergency_number=services.settings.emergency_number,
+    )
+    action = find_action(name, turn)
+    if action is None:
+        return _rejection(name, f"unknown action {name!r}", 404)
+    try:
+        action(turn)
+    except Exception:
+        log.exception("action %s failed on call %s", name, turn.sender_id)
+        turn = _failed(turn, name)
+    return JSONResponse(turn.answer())
+
+
+def _failed(failed: Turn, name: str) -> Turn:
+    """Start the answer over: file what the caller said for triage and tell them."""
+    turn = Turn(
+        sender_id=failed.sender_id,
+        tracker=failed.tracker,
+        domain=failed.domain,
+        dispatch=failed.dispatch,
+        emergency_number=failed.emergency_number,
+    )
+    if turn.active_loop:
+        turn.end_form()
+    try:
+        number = complaint.file_triage(turn, f"the dialogue action {name} failed")
+    except Exception:
+        log.exception("triage filing failed too on call %s", turn.sender_id)
+        try:
+            turn.say("utter_failure_unsaved", emergency_number=turn.emergency_number)
+        except Exception:
+            turn.responses = [
+                {
+                    "text": LAST_RESORT.format(emergency_number=turn.emergency_number),
+                    "custom": {"end_call": True},
+                }
+            ]
+        return turn
+    try:
+        turn.say(
+            "utter_failure",
+            control={"ticket_number": number},
+            spoken_number=spoken_digits(number),
+        )
+        turn.say("utter_goodbye")
+    except Exception:
+        turn.responses = [
+            {
+                "text": f"Something went wrong. Your report is saved as ticket "
+                f"{spoken_digits(number)}. Goodbye.",
+                "custom": {"ticket_number": number, "end_call": True},
+            }
+        ]
+    return turn

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Debian packages dutyline's set-up and tests need: caller voices for tests and the
+# simulator and benchmarks (espeak-ng, flite, festival, sox) and a browser for the page tests (chromium).
+# Installs only what is missing, so it is instant when everything is there.
+set -euo pipefail
+declare -A wanted=(
+  [espeak-ng]=espeak-ng
+  [flite]=flite
+  [sox]=sox
+  [chromium]=chromium
+  [text2wave]="festival festvox-kallpc16k festvox-us-slt-hts"
+)
+missing=()
+for cmd in "${!wanted[@]}"; do
+  # shellcheck disable=SC2206  # a command may need several packages
+  command -v "$cmd" >/dev/null 2>&1 || missing+=(${wanted[$cmd]})
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+  echo "dutyline needs these Debian packages: ${missing[*]} (apt-get install them as root)" >&2
+  exit 1
+fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "Installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" libsox-fmt-base >/dev/null

@@ -1,0 +1,197 @@
+"""Shared fixtures: settings on a temporary database, PostgreSQL databases, and the
+real stack (the app on a free port and a Rasa server trained from the repo)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from dutyline.settings import ROOT, Settings
+
+PG_ADMIN_URL = os.environ.get("DUTYLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "database_url": f"sqlite:///{tmp / 'dutyline.db'}",
+        "recordings_dir": tmp / "recordings",
+        "spool_dir": tmp / "spool",
+        "models_dir": ROOT / "models",
+        "data_dir": ROOT / "data",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test or module, dropped afterwards."""
+    name = f"dutyline_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+def migrate_and_seed(settings: Settings) -> None:
+    from dispatch.db import make_engine, upgrade
+    from dispatch.seed import seed
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    seed(engine, settings.data_dir)
+    engine.dispose()
+
+
+@pytest.fixture
+def migrated_settings(settings: Settings) -> Settings:
+    migrate_and_seed(settings)
+    return settings
+
+
+class ThreadedServer(uvicorn.Server):
+    """uvicorn in a background thread, so a test can call it over real sockets."""
+
+    def install_signal_handlers(self) -> None:  # the test runner owns signals
+        pass
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not self.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the app server did not start")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            self.should_exit = True
+            thread.join(15)
+
+
+def serve_app(app: object, port: int) -> ThreadedServer:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )
+    return ThreadedServer(config)
+
+
+@dataclass
+class Stack:
+    app_url: str
+    ws_url: str
+    rasa_url: str
+    settings: Settings
+    services: object  # dutyline.app.Services
+    rasa_process: subprocess.Popen[bytes]
+
+
+def start_rasa(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    from dutyline import rasa_env
+
+    model = rasa_env.model_path(settings, settings.locale)
+    if not model.exists():
+        raise RuntimeError(f"{model} is missing: run `make test` (it trains the dialogue model)")
+    endpoints = rasa_env.write_endpoints(log.parent / "endpoints.yml", settings.action_endpoint)
+    cmd = rasa_env.server_command(settings, settings.locale, port=port, endpoints=endpoints)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=rasa_env.rasa_environment(),
+            cwd=log.parent,
+        )
+
+
+def wait_until_ready(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Rasa exited during start-up:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/status", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"Rasa did not become ready in {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole phone line, for real: app + models + database + trained Rasa server."""
+    from dutyline.app import build_services, create_app
+
+    tmp = tmp_path_factory.mktemp("stack")
+    app_port, rasa_port = free_port(), free_port()
+    settings = make_settings(
+        tmp,
+        port=app_port,
+        public_url=f"http://127.0.0.1:{app_port}",
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_server_url=f"http://127.0.0.1:{app_port}",
+    )
+    migrate_and_seed(settings)
+    rasa_log = tmp / "rasa.log"
+    rasa = start_rasa(settings, rasa_port, rasa_log)
+    try:
+        services = build_services(settings)
+        server = serve_app(create_app(settings, services=services), app_port)
+        with server.running():
+            deadline = time.monotonic() + 120
+            while not services.speech.ready:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"speech models did not load: {services.speech.status()}")
+                time.sleep(0.2)
+            wait_until_ready(settings.rasa_url, rasa, rasa_log)
+            yield Stack(
+                app_url=f"http://127.0.0.1:{app_port}",
+                ws_url=f"ws://127.0.0.1:{app_port}",
+                rasa_url=settings.rasa_url,
+                settings=settings,
+                services=services,
+                rasa_process=rasa,
+            )
+    finally:
+        rasa.terminate()
+        try:
+            rasa.wait(20)
+        except subprocess.TimeoutExpired:
+            rasa.kill()

@@ -1,0 +1,20 @@
+"""The held-out report on the real trained model: printed, and held to its target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nlu.evaluate import TARGET_ACCURACY, evaluate
+
+
+@pytest.mark.slow
+def test_heldout_intent_accuracy_meets_the_target(
+    stack: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = evaluate(stack.rasa_url, "en")
+    with capsys.disabled():
+        print("\n" + report.render())
+    assert report.examples >= 100
+    assert report.intent_accuracy >= TARGET_ACCURACY

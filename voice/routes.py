@@ -1,0 +1,262 @@
+"""Twilio's side of a call: the incoming-call webhook, the Media Stream, status callbacks.
+
+Every request must carry a valid X-Twilio-Signature over our public URL
+(Settings.public_url, not the address the proxy forwarded to); the Media
+Stream's WebSocket upgrade is signed too, over its wss:// URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, WebSocket
+from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+from twilio.twiml.voice_response import Connect, VoiceResponse
+
+from dispatch.contract import CallEnd, CallStart
+from voice.call_session import CallRegistry, CallState
+from voice.frames import CallStarted, Frame
+from voice.pipeline import CallPipeline
+from voice.softphone import router as softphone_router
+from voice.twilio_serializer import BadFrame, TwilioSerializer, UnhearableStream
+
+log = logging.getLogger("dutyline.voice.routes")
+
+router = APIRouter(tags=["telephony"])
+router.include_router(softphone_router)
+
+VOICE_PATH = "/twilio/voice"
+STREAM_PATH = "/twilio/stream"
+STATUS_PATH = "/twilio/status"
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+def registry_of(app: Any) -> CallRegistry:
+    """The app's live calls (one registry per app, made on first use)."""
+    registry = getattr(app.state, "voice_calls", None)
+    if registry is None:
+        registry = app.state.voice_calls = CallRegistry()
+    return registry
+
+
+def stream_url(public_url: str) -> str:
+    """The Media Stream's address as Twilio will call it: ws(s):// on the public host."""
+    scheme, _, rest = public_url.partition("://")
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{STREAM_PATH}"
+
+
+def signature_valid(
+    token: str, url: str, params: Mapping[str, Any] | FormData, headers: Mapping[str, str]
+) -> bool:
+    signature = headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
+    return RequestValidator(token).validate(url, params, signature, algorithm)
+
+
+async def _signed_form(request: Request) -> FormData | None:
+    """The request's form if Twilio signed it; None (and a log line) if not."""
+    settings = request.app.state.services.settings
+    form = await request.form()
+    url = settings.public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if signature_valid(settings.signing_token, url, form, request.headers):
+        return form
+    log.warning(
+        "refused %s from %s: %s X-Twilio-Signature (checked against %s)",
+        request.url.path,
+        request.client.host if request.client else "?",
+        "bad" if SIGNATURE_HEADER in request.headers else "no",
+        url,
+    )
+    return None
+
+
+def _xml(twiml: VoiceResponse) -> Response:
+    return Response(str(twiml), media_type="application/xml")
+
+
+@router.post(VOICE_PATH)
+async def incoming_call(request: Request) -> Response:
+    form = await _signed_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    services = request.app.state.services
+    settings = services.settings
+    call_sid = str(form.get("CallSid") or "")
+    if not call_sid:
+        return Response("CallSid is missing", status_code=400)
+    caller = str(form.get("From") or "")
+    called = str(form.get("To") or "")
+    locale = settings.locale
+    log.info("incoming call %s", call_sid)
+    try:
+        await asyncio.to_thread(
+            services.dispatch.open_call,
+            CallStart(
+                call_sid=call_sid,
+                caller_number=caller or None,
+                called_number=called or None,
+                started_at=datetime.now(UTC),
+                locale=locale,
+            ),
+        )
+    except Exception:  # the record is re-created from the first turn; answer the caller anyway
+        log.exception("call %s: could not open the call record", call_sid)
+    response = VoiceResponse()
+    if not services.speech.ready:
+        log.error("call %s arrived before the speech models were loaded", call_sid)
+        response.say("The city night line is starting up. Please call again in a minute.")
+        response.hangup()
+        return _xml(response)
+    connect = Connect()
+    stream = connect.stream(url=stream_url(settings.public_url))
+    # Twilio drops query strings from Stream URLs: per-call values ride as Parameters.
+    stream.parameter(name="caller", value=caller)
+    stream.parameter(name="called", value=called)
+    stream.parameter(name="locale", value=locale)
+    response.append(connect)
+    return _xml(response)
+
+
+@router.post(STATUS_PATH)
+async def call_status(request: Request) -> Response:
+    form = await _signed_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    services = request.app.state.services
+    call_sid = str(form.get("CallSid") or "")
+    status = str(form.get("CallStatus") or "")
+    log.info("call %s status %s", call_sid, status)
+    if not call_sid or status not in FINAL_STATUSES:
+        return Response(status_code=204)
+    session = registry_of(request.app).get(call_sid)
+    if session is not None and session.state is not CallState.ENDED:
+        session.telephony_status = status  # the stream's end closes the record with it
+        return Response(status_code=204)
+    end = CallEnd(
+        call_sid=call_sid,
+        ended_at=datetime.now(UTC),
+        outcome=(session.outcome if session and session.outcome else "abandoned"),
+        recording_path=session.recording_path if session else None,
+        telephony_status=status,
+    )
+    await asyncio.to_thread(services.dispatch.close_call, end)
+    return Response(status_code=204)
+
+
+@router.get("/voice/calls/{call_sid}")
+async def call_summary(call_sid: str, request: Request) -> Response:
+    """A call's turns, latencies and ticket, for the simulator; signed like Twilio's requests."""
+    settings = request.app.state.services.settings
+    url = settings.public_url + request.url.path
+    if not signature_valid(settings.signing_token, url, {}, request.headers):
+        return Response("invalid signature", status_code=403)
+    session = registry_of(request.app).get(call_sid)
+    if session is None:
+        return JSONResponse({"detail": "no such call in memory"}, status_code=404)
+    return JSONResponse(session.summary())
+
+
+@router.websocket(STREAM_PATH)
+async def media_stream(websocket: WebSocket) -> None:
+    settings = websocket.app.state.services.settings
+    url = stream_url(settings.public_url)
+    if not signature_valid(settings.signing_token, url, {}, websocket.headers):
+        log.warning("refused a Media Stream from %s: bad or missing signature", websocket.client)
+        await websocket.close(code=1008)  # before accept: the upgrade gets HTTP 403
+        return
+    await websocket.accept()
+    await serve_stream(websocket)
+
+
+async def serve_stream(websocket: WebSocket, *, expect_call_sid: str | None = None) -> None:
+    """Run one call over an accepted WebSocket speaking Twilio's Media Stream protocol.
+
+    `expect_call_sid`: the only call sid this stream may start (the softphone's token).
+    """
+    services = websocket.app.state.services
+    serializer = TwilioSerializer()
+    lock = asyncio.Lock()
+    line_open = True
+
+    async def send(frame: Frame) -> None:
+        nonlocal line_open
+        if not line_open:
+            return
+        message = serializer.serialize(frame)
+        async with lock:
+            try:
+                await websocket.send_text(message)
+            except Exception:  # the caller is gone; the reader will see it
+                line_open = False
+
+    async def close() -> None:
+        nonlocal line_open
+        if line_open:
+            line_open = False
+            try:
+                await websocket.close()
+            except Exception as error:
+                log.debug("closing the stream: %s", error)
+
+    pipeline = CallPipeline(services, send, close, registry_of(websocket.app))
+    await pipeline.run(_frames(websocket, serializer, pipeline, expect_call_sid))
+    await close()
+
+
+async def _frames(
+    websocket: WebSocket,
+    serializer: TwilioSerializer,
+    pipeline: CallPipeline,
+    expect_call_sid: str | None = None,
+) -> AsyncIterator[Frame]:
+    """The line's messages as frames, until it closes or the call ends. Bad frames are skipped."""
+    ended = asyncio.ensure_future(pipeline.closed.wait())
+    try:
+        while True:
+            receiving = asyncio.ensure_future(websocket.receive())
+            await asyncio.wait({receiving, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                return
+            try:
+                message = receiving.result()
+            except Exception as error:  # the connection broke
+                log.info("call %s: the stream broke: %s", serializer.call_sid or "?", error)
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            try:
+                frame = serializer.deserialize(data)
+            except UnhearableStream as error:
+                # Closing makes Twilio end the call, instead of leaving the caller in dead air.
+                log.error("call %s: closing the stream: %s", serializer.call_sid or "?", error)
+                return
+            except BadFrame as error:
+                pipeline.session.bad_frames += 1
+                log.warning("call %s: skipped a bad frame: %s", serializer.call_sid or "?", error)
+                continue
+            if isinstance(frame, CallStarted) and expect_call_sid not in (None, frame.call_sid):
+                log.warning("refused a stream starting call %s (not its token's)", frame.call_sid)
+                return
+            if frame is not None:
+                yield frame
+    finally:
+        ended.cancel()

@@ -1,0 +1,244 @@
+"""The speech models a running line needs, loaded once and shared by all calls.
+
+`SpeechModels(settings).load()` loads the Silero VAD, one recognizer per locale
+(`Settings.asr_models`, e.g. {"en": "whisper:tiny.en", "ko": "vosk:ko"}) and the
+Piper voice, all from `Settings.models_dir`. Nothing is downloaded: a missing
+file raises `ModelMissingError` naming `dutyline setup`.
+
+Everything handed out is shared and read-only; inference is blocking, so run it
+with `asyncio.to_thread`. Each engine serialises its own heavy work (a lock for
+Whisper and Piper, a semaphore for Vosk) so calls on a small machine queue
+instead of oversubscribing the cores.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from dutyline.settings import Settings
+from voice.codec import Resampler
+from voice.piper_synthesizer import PiperSynthesizer
+from voice.stages import PHONE_RATE, Synthesizer, Transcriber
+from voice.turn import EndOfTurn
+from voice.vad import SileroVadAnalyzer, SileroVadModel, VadParams
+from voice.vosk_transcriber import VoskTranscriber
+from voice.whisper_transcriber import WhisperTranscriber
+
+SETUP_HINT = "run `dutyline setup`"
+
+
+class ModelMissingError(FileNotFoundError):
+    """A model file is not in models/; `dutyline setup` puts it there."""
+
+
+def to_phone_audio(chunks: Iterable[bytes], sample_rate: int) -> Iterator[bytes]:
+    """Resample a synthesizer's PCM chunks to 8 kHz PCM16, chunk by chunk, without clicks."""
+    resampler = Resampler(sample_rate, PHONE_RATE)
+    for chunk in chunks:
+        out = resampler.process(chunk)
+        if out:
+            yield out
+    tail = resampler.flush()
+    if tail:
+        yield tail
+
+
+def speak(synthesizer: Synthesizer, text: str) -> Iterator[bytes]:
+    """8 kHz PCM16 of `text`, sentence by sentence (the serializer mu-law-encodes it)."""
+    return to_phone_audio(synthesizer.synthesize(text), synthesizer.sample_rate)
+
+
+class PromptCache:
+    """8 kHz PCM of fixed prompts, synthesized once (LRU by locale and text). Thread-safe."""
+
+    def __init__(
+        self, synthesizer_for: Callable[[str], Synthesizer], *, max_prompts: int = 256
+    ) -> None:
+        self._synthesizer_for = synthesizer_for
+        self._max = max_prompts
+        self._audio: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str, locale: str = "en") -> bytes:
+        """The prompt's audio; synthesized now (blocking) if it was not cached."""
+        key = (locale, " ".join(text.split()))
+        with self._lock:
+            if key in self._audio:
+                self._audio.move_to_end(key)
+                return self._audio[key]
+        audio = b"".join(speak(self._synthesizer_for(locale), key[1]))
+        with self._lock:
+            self._audio[key] = audio
+            self._audio.move_to_end(key)
+            while len(self._audio) > self._max:
+                self._audio.popitem(last=False)
+        return audio
+
+    def cached(self, text: str, locale: str = "en") -> bytes | None:
+        """The prompt's audio if cached, without synthesizing."""
+        key = (locale, " ".join(text.split()))
+        with self._lock:
+            return self._audio.get(key)
+
+    def warm(self, texts: Iterable[str], locale: str = "en") -> None:
+        for text in texts:
+            self.get(text, locale)
+
+    def __len__(self) -> int:
+        return len(self._audio)
+
+
+class SpeechModels:
+    """Loads and hands out the shared speech models. Thread-safe."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.models_dir = Path(settings.models_dir)
+        self._lock = threading.Lock()
+        self._status: dict[str, str] = {}
+        self._vad: SileroVadModel | None = None
+        self._transcribers: dict[str, Transcriber] = {}
+        self._synthesizer: PiperSynthesizer | None = None
+        self.prompt_cache = PromptCache(self.synthesizer)
+
+    # --- where things live ----------------------------------------------------
+    @property
+    def vad_path(self) -> Path:
+        return self.models_dir / "silero_vad.onnx"
+
+    @property
+    def voice_path(self) -> Path:
+        return self.models_dir / "piper" / f"{self.settings.piper_voice}.onnx"
+
+    def recognizer_path(self, spec: str) -> Path:
+        """The file that must exist for a recognizer spec like "whisper:tiny.en"."""
+        engine, _, name = spec.partition(":")
+        if engine == "whisper":
+            return self.models_dir / "whisper" / name / "model.bin"
+        if engine == "vosk":
+            return self.models_dir / "vosk" / name / "am" / "final.mdl"
+        raise ValueError(f"unknown recognizer {spec!r} (expected whisper:<name> or vosk:<name>)")
+
+    def _required(self) -> dict[str, list[Path]]:
+        files: dict[str, list[Path]] = {"vad": [self.vad_path]}
+        for locale, spec in self.settings.asr_models.items():
+            try:
+                path = self.recognizer_path(spec)
+            except ValueError:
+                files[f"asr:{locale}"] = []  # status() and load() report the bad spec
+                continue
+            extra = [path.parent / "tokenizer.json"] if spec.startswith("whisper:") else []
+            files[f"asr:{locale}"] = [path, *extra]
+        files["tts"] = [self.voice_path, Path(f"{self.voice_path}.json")]
+        return files
+
+    # --- loading ---------------------------------------------------------------
+    def load(self) -> None:
+        """Load every configured model (once; later calls return at once).
+
+        Raises ModelMissingError (naming `dutyline setup`) if a file is missing,
+        after trying the others, so `status()` shows everything that is wrong.
+        """
+        with self._lock:
+            if self.ready:
+                return
+            failures: list[Exception] = []
+            absent: list[Path] = []
+            for key, paths in self._required().items():
+                if self._status.get(key) == "loaded":
+                    continue
+                missing = [p for p in paths if not p.is_file()]
+                if missing:
+                    self._status[key] = f"missing: {missing[0]} ({SETUP_HINT})"
+                    absent.extend(missing)
+                    continue
+                self._status[key] = "loading"
+                try:
+                    if not paths:
+                        locale = key.removeprefix("asr:")
+                        self.recognizer_path(self.settings.asr_models[locale])  # raises
+                    self._load_one(key)
+                except Exception as error:  # reported by status(), re-raised below
+                    self._status[key] = f"error: {error}"
+                    failures.append(error)
+                else:
+                    self._status[key] = "loaded"
+            if absent:
+                names = ", ".join(str(p) for p in absent)
+                raise ModelMissingError(f"speech model files missing: {names}; {SETUP_HINT}")
+            if failures:
+                raise failures[0]
+
+    def _load_one(self, key: str) -> None:
+        threads = min(4, os.cpu_count() or 1)
+        if key == "vad":
+            self._vad = SileroVadModel(self.vad_path)
+        elif key == "tts":
+            self._synthesizer = PiperSynthesizer(self.voice_path, cpu_threads=threads)
+        else:
+            locale = key.removeprefix("asr:")
+            spec = self.settings.asr_models[locale]
+            engine, _, _ = spec.partition(":")
+            folder = self.recognizer_path(spec).parent
+            if engine == "whisper":
+                self._transcribers[locale] = WhisperTranscriber(
+                    folder,
+                    language=locale.split("-")[0],
+                    window_seconds=self.settings.whisper_window_seconds,
+                    cpu_threads=threads,
+                )
+            else:
+                self._transcribers[locale] = VoskTranscriber(folder.parent)
+
+    def status(self) -> dict[str, str]:
+        """Per model: "loaded" | "loading" | "not loaded" | "missing: ..." | "error: ..."."""
+        with_status = dict(self._status)  # read without the lock: load() may hold it
+        result = {}
+        for key, paths in self._required().items():
+            state = with_status.get(key)
+            if state is None and not paths:
+                spec = self.settings.asr_models[key.removeprefix("asr:")]
+                state = (
+                    f"error: unknown recognizer {spec!r} (expected whisper:<name> or vosk:<name>)"
+                )
+            elif state is None:
+                missing = [p for p in paths if not p.is_file()]
+                state = f"missing: {missing[0]} ({SETUP_HINT})" if missing else "not loaded"
+            result[key] = state
+        return result
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._status) and all(
+            self._status.get(key) == "loaded" for key in self._required()
+        )
+
+    # --- handing out ------------------------------------------------------------
+    def transcriber(self, locale: str) -> Transcriber:
+        """The recognizer for a locale ("en", "en-US" -> "en")."""
+        for candidate in (locale, locale.split("-")[0].split("_")[0]):
+            if candidate in self._transcribers:
+                return self._transcribers[candidate]
+        if locale in self.settings.asr_models or locale.split("-")[0] in self.settings.asr_models:
+            raise RuntimeError(f"the recognizer for {locale!r} is not loaded; call load() first")
+        raise LookupError(f"no recognizer configured for locale {locale!r} (DUTYLINE_ASR_MODELS)")
+
+    def synthesizer(self, locale: str = "en") -> Synthesizer:
+        """The bot's voice. One Piper voice is configured; it speaks for every locale."""
+        if self._synthesizer is None:
+            raise RuntimeError("the Piper voice is not loaded; call load() first")
+        return self._synthesizer
+
+    def new_vad(self, params: VadParams | None = None) -> SileroVadAnalyzer:
+        """A fresh per-call VAD on the shared Silero model."""
+        if self._vad is None:
+            raise RuntimeError("the VAD model is not loaded; call load() first")
+        return SileroVadAnalyzer(self._vad, params)
+
+    def new_end_of_turn(self, **overrides: float) -> EndOfTurn:
+        """A fresh per-call end-of-turn detector using Settings.end_of_turn_silence_ms."""
+        return EndOfTurn.from_settings(self.settings, **overrides)
