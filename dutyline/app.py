@@ -50,8 +50,9 @@ def build_services(settings: Settings, *, speech: SpeechModels | None = None) ->
 
 
 def load_speech(services: Services) -> None:
-    """Load the models, then synthesize the fixed prompts once so no call waits for them."""
+    """Load the models, run each once, and synthesize the fixed prompts: no call waits."""
     services.speech.load()
+    services.speech.warm_up()
     warm(services.speech.prompt_cache, services.settings.locale)
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.contract import CallEnd, CallOutcome, ComplaintReport, TurnRecord
+from dutyline.memory import release_free_heap
 from nlu.contract import BotReply, DialogueUnavailable
 from voice import prompts
 from voice.call_session import CallRegistry, CallSession, CallState
@@ -664,6 +665,12 @@ class CallPipeline:
                 log.exception("call %s: could not save the recording", session.call_sid)
         await self._close_record()
         self.registry.done(session)
+        # The pipeline sits in reference cycles (callbacks) that only the garbage collector's
+        # rare full passes free; drop the call's audio now rather than then, and hand the
+        # freed pages back so memory stays flat over thousands of calls.
+        self.recorder = self.speaker = self._vad = self._turn = self._speculative = None
+        self._tasks.clear()
+        await asyncio.to_thread(release_free_heap)
 
     async def _existing_ticket(self) -> str | None:
         session = self.session

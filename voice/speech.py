@@ -19,6 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from dutyline.settings import Settings
 from voice.codec import Resampler
 from voice.piper_synthesizer import PiperSynthesizer
@@ -29,6 +31,16 @@ from voice.vosk_transcriber import VoskTranscriber
 from voice.whisper_transcriber import WhisperTranscriber
 
 SETUP_HINT = "run `dutyline setup`"
+
+
+# A long read-back, as one sentence: the longest thing the line says in one breath.
+_WARM_UP_SENTENCE = (
+    "So that is a car blocking a driveway at the corner of Fifth Avenue and Elm Street, "
+    "next to the big gas station across from the primary school, the vehicle is a grey "
+    "pickup truck and it has been there since about ten o'clock tonight, is that right"
+)
+# Two seconds of faint noise at 16 kHz: enough to run recognition end to end.
+_WARM_UP_AUDIO = (np.random.default_rng(0).normal(0, 30, 32000)).astype("<i2").tobytes()
 
 
 class ModelMissingError(FileNotFoundError):
@@ -216,6 +228,19 @@ class SpeechModels:
         return bool(self._status) and all(
             self._status.get(key) == "loaded" for key in self._required()
         )
+
+    def warm_up(self) -> None:
+        """Run each engine once on a call-sized input (blocking; after `load`).
+
+        The first inference allocates the engines' working memory (onnxruntime's
+        arena grows to the longest sentence it has spoken); doing it now makes the
+        first caller's reply as quick as the rest and memory flat from the start.
+        """
+        for transcriber in {id(t): t for t in self._transcribers.values()}.values():
+            transcriber.transcribe(_WARM_UP_AUDIO)
+        if self._synthesizer is not None:
+            for _ in self._synthesizer.synthesize(_WARM_UP_SENTENCE):
+                pass
 
     # --- handing out ------------------------------------------------------------
     def transcriber(self, locale: str) -> Transcriber:

@@ -29,7 +29,10 @@ def test_production_refuses_default_secret_and_plain_http() -> None:
         Settings(_env_file=None, environment="production", public_url="https://x.gov")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="https"):
         Settings(  # type: ignore[call-arg]
-            _env_file=None, environment="production", secret_key="s3cret-for-real", public_url="http://x"
+            _env_file=None,
+            environment="production",
+            secret_key="s3cret-for-real",
+            public_url="http://x",
         )
 
 
