@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup system lint bench clean
+.PHONY: run test setup system rasa-venv lint bench clean
 
 run: setup
 	$(BIN)/dutyline run
@@ -13,8 +13,13 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-setup: system $(VENV)/.installed
+setup: system
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed rasa-venv
 	$(BIN)/dutyline setup
+
+# Rasa's environment (Python 3.10) is built beside the app's; `dutyline setup` checks it.
+rasa-venv:
+	@bash scripts/rasa-venv.sh
 
 system:
 	@bash scripts/system-packages.sh

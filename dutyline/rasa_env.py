@@ -54,6 +54,7 @@ def find_python310() -> Path:
 
 
 def _digest(paths: list[Path], extra: str = "") -> str:
+    # scripts/rasa-venv.sh (run by make) computes the same for the requirements stamp.
     h = hashlib.sha256(extra.encode())
     for path in sorted(paths):
         h.update(str(path.relative_to(ROOT)).encode())

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     no_input_timeout_seconds: float = Field(7.0, alias="DUTYLINE_NO_INPUT_TIMEOUT_SECONDS")
     max_call_seconds: int = Field(600, alias="DUTYLINE_MAX_CALL_SECONDS")
     piper_voice: str = Field("en_US-joe-medium", alias="DUTYLINE_PIPER_VOICE")
+    worker_threads: int = Field(
+        64,
+        ge=4,
+        alias="DUTYLINE_WORKER_THREADS",
+        description="Threads for blocking work (recognition, synthesis, database). Each "
+        "live call may hold a few while it waits its turn for the cores.",
+    )
 
     # --- dispatch -----------------------------------------------------------
     escalation_minutes: int = Field(15, alias="DUTYLINE_ESCALATION_MINUTES")

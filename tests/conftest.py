@@ -4,15 +4,17 @@ real stack (the app on a free port and a Rasa server trained from the repo)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -195,3 +197,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             rasa.wait(20)
         except subprocess.TimeoutExpired:
             rasa.kill()
+
+
+# --- figures: what benchmark-like tests measured, printed at the end of every run ------------
+
+_FIGURES = pytest.StashKey[list[tuple[str, str]]]()
+
+
+@pytest.fixture
+def record_figures(request: pytest.FixtureRequest) -> Callable[[str, object], None]:
+    """`record_figures(name, value)`: shown in the run's summary even when output is captured,
+    so CI logs carry the measured numbers (load, latency), pass or fail."""
+    found = request.config.stash.setdefault(_FIGURES, [])
+
+    def record(name: str, value: object) -> None:
+        found.append((name, value if isinstance(value, str) else json.dumps(value)))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    found = config.stash.get(_FIGURES, [])
+    if found:
+        terminalreporter.section("figures measured")
+        for name, value in found:
+            terminalreporter.write_line(f"{name} {value}")

@@ -202,9 +202,11 @@ class CallPipeline:
             if self.speaker is not None and await self.speaker.interrupt():
                 log.info("call %s: barge-in, playback cleared", self.session.call_sid)
         elif kind is TurnEventKind.PAUSED:
-            # Start recognizing while the caller pauses; used if the turn ends here.
-            task = asyncio.create_task(self._transcribe(event.audio))
-            self._speculative = (task, len(event.audio))
+            # Start recognizing while the caller pauses; used if the turn ends here. Only
+            # with the recognizer idle: a guess must not queue ahead of another call's turn.
+            if self.services.speech.recognitions_in_flight == 0:
+                task = asyncio.create_task(self._transcribe(event.audio))
+                self._speculative = (task, len(event.audio))
         elif kind is TurnEventKind.RESUMED:
             self._speculative = None
         elif kind is TurnEventKind.ENDED:
@@ -231,8 +233,13 @@ class CallPipeline:
         self._recognizing -= 1
 
     async def _transcribe(self, audio: bytes) -> Transcript:
-        transcriber = self.services.speech.transcriber(self.session.locale)
-        return await asyncio.to_thread(transcriber.transcribe, audio)
+        speech = self.services.speech
+        transcriber = speech.transcriber(self.session.locale)
+        speech.recognitions_in_flight += 1
+        try:
+            return await asyncio.to_thread(transcriber.transcribe, audio)
+        finally:
+            speech.recognitions_in_flight -= 1
 
     async def _recognize(
         self, heard: _Heard, speculative: tuple[asyncio.Task[Transcript], int] | None

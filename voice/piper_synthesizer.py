@@ -3,15 +3,14 @@
 `synthesize` yields one PCM chunk per sentence, so the first sentence can be
 on the line while the rest is still being made. Shared by all calls and
 thread-safe: espeak-ng's phonemizer inside Piper is global C state, and on a
-2-core machine two ONNX runs at once only slow each other, so one lock guards
-each sentence (calls interleave sentence by sentence).
+2-core machine two ONNX runs at once only slow each other, so calls take turns
+sentence by sentence (voice.engine_queue: a reply's first sentence goes first).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,8 @@ import numpy as np
 import onnxruntime
 from piper import PiperVoice
 from piper.config import PiperConfig
+
+from voice.engine_queue import EngineQueue
 
 SENTENCE_GAP_SECONDS = 0.15  # breath between sentences
 VOLUME = 0.8  # below full scale, so resampling overshoot doesn't clip
@@ -47,17 +48,20 @@ class PiperSynthesizer:
         self.model_path = model_path
         self.sample_rate: int = config.sample_rate
         self._gap = bytes(int(self.sample_rate * SENTENCE_GAP_SECONDS) * 2)
-        self._lock = threading.Lock()
+        self._queue = EngineQueue()
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
-        """Yield 16-bit PCM at `sample_rate`, one chunk per sentence."""
+    def synthesize(self, text: str, *, urgent: bool = False) -> Iterator[bytes]:
+        """Yield 16-bit PCM at `sample_rate`, one chunk per sentence.
+
+        `urgent`: a caller is waiting in silence for this (a reply's first sentence).
+        """
         text = " ".join(text.split())
         if not text:
             return
-        with self._lock:
+        with self._queue.turn(urgent=urgent):
             sentences = [s for s in self._voice.phonemize(text) if s]
         for number, phonemes in enumerate(sentences):
-            with self._lock:
+            with self._queue.turn(urgent=urgent and number == 0):
                 ids = self._voice.phonemes_to_ids(phonemes)
                 audio = self._voice.phoneme_ids_to_audio(ids)
             if isinstance(audio, tuple):  # (audio, alignments) from patched voices

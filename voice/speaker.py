@@ -186,8 +186,9 @@ class Speaker:
 
         def produce() -> None:
             try:
-                for sentence in parts:
-                    for chunk in speak(synthesizer, sentence):
+                for number, sentence in enumerate(parts):
+                    # The first sentence has a caller waiting; the rest have its playtime.
+                    for chunk in speak(synthesizer, sentence, urgent=number == 0):
                         if stop.is_set():
                             return
                         loop.call_soon_threadsafe(chunks.put_nowait, (sentence, chunk))

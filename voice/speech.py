@@ -59,9 +59,9 @@ def to_phone_audio(chunks: Iterable[bytes], sample_rate: int) -> Iterator[bytes]
         yield tail
 
 
-def speak(synthesizer: Synthesizer, text: str) -> Iterator[bytes]:
+def speak(synthesizer: Synthesizer, text: str, *, urgent: bool = False) -> Iterator[bytes]:
     """8 kHz PCM16 of `text`, sentence by sentence (the serializer mu-law-encodes it)."""
-    return to_phone_audio(synthesizer.synthesize(text), synthesizer.sample_rate)
+    return to_phone_audio(synthesizer.synthesize(text, urgent=urgent), synthesizer.sample_rate)
 
 
 class PromptCache:
@@ -116,6 +116,8 @@ class SpeechModels:
         self._transcribers: dict[str, Transcriber] = {}
         self._synthesizer: PiperSynthesizer | None = None
         self.prompt_cache = PromptCache(self.synthesizer)
+        # Recognitions running or queued, all calls together (changed on the event loop).
+        self.recognitions_in_flight = 0
 
     # --- where things live ----------------------------------------------------
     @property

@@ -55,6 +55,9 @@ class Synthesizer(Protocol):
     name: str
     sample_rate: int
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
-        """Yield PCM chunks at `sample_rate` as they are produced (sentence by sentence)."""
+    def synthesize(self, text: str, *, urgent: bool = False) -> Iterator[bytes]:
+        """Yield PCM chunks at `sample_rate` as they are produced (sentence by sentence).
+
+        `urgent` text has a caller waiting in silence: it goes before other calls' text.
+        """
         ...

@@ -210,7 +210,10 @@ async def test_linear_pcm_sent_as_mu_law_is_noise_not_a_crash(stack: Any) -> Non
 # --- nobody speaking -------------------------------------------------------------------------
 
 
-async def test_a_silent_call_is_prompted_then_ended_politely(stack: Any) -> None:
+async def test_a_silent_call_is_prompted_then_ended_politely(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stack.settings, "no_input_timeout_seconds", 3.0)  # 7 s by default
     line = await connect(stack.app_url, stack.settings, caller_number="+15555550405")
     try:
         await wait_until(line.closed.is_set, timeout=120)

@@ -7,12 +7,12 @@ audio gaps are printed, not asserted (benchmarks, not timing tests)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ async def _drive(
 
 
 async def test_twenty_concurrent_calls_file_every_complaint_without_leaking(
-    tmp_path: Path,
+    tmp_path: Path, record_figures: Callable[[str, object], None]
 ) -> None:
     from dispatch.db import make_engine
     from dispatch.service import DispatchService
@@ -121,12 +121,13 @@ async def test_twenty_concurrent_calls_file_every_complaint_without_leaking(
         action_server_url=f"http://127.0.0.1:{app_port}",
     )
     migrate_and_seed(settings)
-    scripts = load_calls(settings.data_dir / "sample_calls" / "calls.yaml")
-    audio = {(s.name, v): caller_audio(s, v) for s in scripts for v in CALLER_VOICES}
     url = f"http://127.0.0.1:{app_port}"
     rasa = start_rasa(settings, rasa_port, tmp_path / "rasa.log")
     app = _app_process(settings, tmp_path / "app.log")
     try:
+        # The callers' voices are made while the two servers start (it takes a while too).
+        scripts = load_calls(settings.data_dir / "sample_calls" / "calls.yaml")
+        audio = {(s.name, v): caller_audio(s, v) for s in scripts for v in CALLER_VOICES}
         wait_until_ready(settings.rasa_url, rasa, tmp_path / "rasa.log")
         _wait_healthy(url, app, tmp_path / "app.log")
         process = psutil.Process(app.pid)
@@ -187,7 +188,7 @@ async def test_twenty_concurrent_calls_file_every_complaint_without_leaking(
         "rss_end_mb": round(rss_end, 1),
         "rss_growth": round(growth, 3),
     }
-    print("LOAD", json.dumps(figures))
+    record_figures("LOAD", figures)
     assert runs, "no call completed"
     assert not missing, f"{len(missing)} of {len(runs)} calls left no ticket: {missing[:5]}"
     assert growth < MEMORY_GROWTH_LIMIT, figures
