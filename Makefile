@@ -9,9 +9,12 @@ BIN := $(VENV)/bin
 run: setup
 	$(BIN)/dutyline run
 
+# Two workers, one test file each at a time: most tests spend their time waiting on phone
+# audio played in real time. The load test measures the machine, so it runs alone after.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not load"
+	$(BIN)/python -m pytest -m load
 
 setup: system
 	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed rasa-venv

@@ -1,10 +1,12 @@
-"""Turns on a shared speech engine, with callers who wait in silence going first.
+"""Turns on a shared speech engine, earliest deadline first.
 
 On two cores one inference at a time is fastest, so every call queues for the
 engine. First come, first served would make a caller who has just stopped
 talking wait behind the second and third sentences of other calls' replies,
-which are not needed until their first sentence has played. `urgent` turns go
-before those; within a priority it is first come, first served.
+which are not needed until the sentence before them has played. So each turn
+says when its result is due (a reply's first sentence: now; a later one: when
+the audio before it runs out) and the earliest due goes first. Work that is
+late keeps its place, so nothing starves.
 """
 
 from __future__ import annotations
@@ -12,22 +14,24 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
 class EngineQueue:
-    """A lock whose waiters are served urgent first, then in arrival order. Thread-safe."""
+    """A lock whose waiters are served by due time, then arrival. Thread-safe."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._busy = False
-        self._waiting: list[tuple[int, int]] = []  # (0 urgent | 1 normal, arrival)
+        self._waiting: list[tuple[float, int]] = []  # (due, arrival)
         self._arrivals = itertools.count()
 
     @contextmanager
-    def turn(self, *, urgent: bool = False) -> Iterator[None]:
-        ticket = (0 if urgent else 1, next(self._arrivals))
+    def turn(self, *, due: float | None = None) -> Iterator[None]:
+        """Hold the engine. `due`: time.monotonic() by which the result is needed (now)."""
+        ticket = (time.monotonic() if due is None else due, next(self._arrivals))
         with self._condition:
             heapq.heappush(self._waiting, ticket)
             while self._busy or self._waiting[0] != ticket:
@@ -40,6 +44,10 @@ class EngineQueue:
             with self._condition:
                 self._busy = False
                 self._condition.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
 
     @property
     def waiting(self) -> int:

@@ -4,7 +4,7 @@
 on the line while the rest is still being made. Shared by all calls and
 thread-safe: espeak-ng's phonemizer inside Piper is global C state, and on a
 2-core machine two ONNX runs at once only slow each other, so calls take turns
-sentence by sentence (voice.engine_queue: a reply's first sentence goes first).
+sentence by sentence, earliest due first (voice.engine_queue).
 """
 
 from __future__ import annotations
@@ -50,18 +50,18 @@ class PiperSynthesizer:
         self._gap = bytes(int(self.sample_rate * SENTENCE_GAP_SECONDS) * 2)
         self._queue = EngineQueue()
 
-    def synthesize(self, text: str, *, urgent: bool = False) -> Iterator[bytes]:
+    def synthesize(self, text: str, *, due: float | None = None) -> Iterator[bytes]:
         """Yield 16-bit PCM at `sample_rate`, one chunk per sentence.
 
-        `urgent`: a caller is waiting in silence for this (a reply's first sentence).
+        `due`: time.monotonic() by which the audio must start playing (default: now).
         """
         text = " ".join(text.split())
         if not text:
             return
-        with self._queue.turn(urgent=urgent):
+        with self._queue.turn(due=due):
             sentences = [s for s in self._voice.phonemize(text) if s]
         for number, phonemes in enumerate(sentences):
-            with self._queue.turn(urgent=urgent and number == 0):
+            with self._queue.turn(due=due):
                 ids = self._voice.phonemes_to_ids(phonemes)
                 audio = self._voice.phoneme_ids_to_audio(ids)
             if isinstance(audio, tuple):  # (audio, alignments) from patched voices

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from voice.frames import BotAudio, BotSays, ClearPlayback, Frame, PlaybackMark
 from voice.recorder import CallRecorder
 from voice.speech import speak
-from voice.stages import Synthesizer
+from voice.stages import PHONE_RATE, Synthesizer
 
 log = logging.getLogger("dutyline.voice.speaker")
 
 FRAME_BYTES = 320  # 20 ms of 8 kHz PCM16
+SENTENCE_MAKING_SECONDS = 1.0  # what Piper may take for a sentence when calls queue
 FRAME_SECONDS = 0.02
 LEAD_SECONDS = 0.3  # how far ahead of playback audio is sent
 MARK_GRACE_SECONDS = 3.0  # a mark not echoed this long after its audio ended counts as heard
@@ -186,9 +187,18 @@ class Speaker:
 
         def produce() -> None:
             try:
-                for number, sentence in enumerate(parts):
-                    # The first sentence has a caller waiting; the rest have its playtime.
-                    for chunk in speak(synthesizer, sentence, urgent=number == 0):
+                playing_from: float | None = None  # when the reply's first audio was ready
+                ready_seconds = 0.0  # audio made so far
+                for sentence in parts:
+                    # The first sentence is due now (the caller waits in silence); each later
+                    # one, made whole, before the audio ahead of it runs out.
+                    due = None
+                    if playing_from is not None:
+                        due = playing_from + ready_seconds - SENTENCE_MAKING_SECONDS
+                    for chunk in speak(synthesizer, sentence, due=due):
+                        if playing_from is None:
+                            playing_from = time.monotonic()
+                        ready_seconds += len(chunk) / (2 * PHONE_RATE)
                         if stop.is_set():
                             return
                         loop.call_soon_threadsafe(chunks.put_nowait, (sentence, chunk))

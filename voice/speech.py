@@ -59,9 +59,9 @@ def to_phone_audio(chunks: Iterable[bytes], sample_rate: int) -> Iterator[bytes]
         yield tail
 
 
-def speak(synthesizer: Synthesizer, text: str, *, urgent: bool = False) -> Iterator[bytes]:
+def speak(synthesizer: Synthesizer, text: str, *, due: float | None = None) -> Iterator[bytes]:
     """8 kHz PCM16 of `text`, sentence by sentence (the serializer mu-law-encodes it)."""
-    return to_phone_audio(synthesizer.synthesize(text, urgent=urgent), synthesizer.sample_rate)
+    return to_phone_audio(synthesizer.synthesize(text, due=due), synthesizer.sample_rate)
 
 
 class PromptCache:

@@ -55,9 +55,10 @@ class Synthesizer(Protocol):
     name: str
     sample_rate: int
 
-    def synthesize(self, text: str, *, urgent: bool = False) -> Iterator[bytes]:
+    def synthesize(self, text: str, *, due: float | None = None) -> Iterator[bytes]:
         """Yield PCM chunks at `sample_rate` as they are produced (sentence by sentence).
 
-        `urgent` text has a caller waiting in silence: it goes before other calls' text.
+        `due`: time.monotonic() by which the audio must start playing (default: now);
+        a shared engine serves the earliest due first.
         """
         ...

@@ -29,7 +29,7 @@ LOAD_SECONDS = float(os.environ.get("DUTYLINE_LOAD_SECONDS", "600"))
 LOAD_CALLS = int(os.environ.get("DUTYLINE_LOAD_CALLS", "20"))
 MEMORY_GROWTH_LIMIT = 0.10
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(LOAD_SECONDS + 900)]
+pytestmark = [pytest.mark.slow, pytest.mark.load, pytest.mark.timeout(LOAD_SECONDS + 900)]
 
 
 def _app_process(settings: Any, log: Path) -> subprocess.Popen[bytes]:

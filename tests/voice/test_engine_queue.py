@@ -1,4 +1,4 @@
-"""Calls take turns on a speech engine; a caller waiting in silence goes first."""
+"""Calls take turns on a speech engine, earliest due first."""
 
 from __future__ import annotations
 
@@ -16,11 +16,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def _held(queue: EngineQueue) -> bool:
-    return queue._busy  # the holder has the engine
-
-
-def test_urgent_turns_go_before_earlier_normal_ones_and_each_priority_is_fifo() -> None:
+def test_the_earliest_due_goes_first_and_equal_dues_keep_their_order() -> None:
     queue = EngineQueue()
     order: list[str] = []
     release = threading.Event()
@@ -29,24 +25,32 @@ def test_urgent_turns_go_before_earlier_normal_ones_and_each_priority_is_fifo() 
         with queue.turn():
             release.wait(5)
 
-    def waiter(name: str, urgent: bool) -> None:
-        with queue.turn(urgent=urgent):
+    def waiter(name: str, due: float) -> None:
+        with queue.turn(due=due):
             order.append(name)
 
     threads = [threading.Thread(target=holder)]
     threads[0].start()
-    _wait_until(lambda: queue.waiting == 0 and order == [] and _held(queue))
-    arrivals = [("second sentence A", False), ("second sentence B", False)]
-    arrivals += [("reply C", True), ("reply D", True)]
-    for count, (name, urgent) in enumerate(arrivals, start=1):
-        thread = threading.Thread(target=waiter, args=(name, urgent))
+    _wait_until(lambda: queue.waiting == 0 and order == [] and queue.busy)
+    now = time.monotonic()
+    # Second sentences due once their first ones have played; then two replies due now.
+    arrivals = [("second sentence A", now + 4), ("second sentence B", now + 4)]
+    arrivals += [("reply C", now), ("reply D", now), ("second sentence E", now + 2)]
+    for count, (name, due) in enumerate(arrivals, start=1):
+        thread = threading.Thread(target=waiter, args=(name, due))
         thread.start()
         threads.append(thread)
         _wait_until(lambda count=count: queue.waiting == count)
     release.set()
     for thread in threads:
         thread.join(5)
-    assert order == ["reply C", "reply D", "second sentence A", "second sentence B"]
+    assert order == [
+        "reply C",
+        "reply D",
+        "second sentence E",
+        "second sentence A",
+        "second sentence B",
+    ]
 
 
 def test_a_turn_that_raises_frees_the_engine() -> None:
