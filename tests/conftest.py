@@ -201,24 +201,44 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 # --- figures: what benchmark-like tests measured, printed at the end of every run ------------
 
-_FIGURES = pytest.StashKey[list[tuple[str, str]]]()
+_FIGURES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
 def record_figures(request: pytest.FixtureRequest) -> Callable[[str, object], None]:
-    """`record_figures(name, value)`: shown in the run's summary even when output is captured,
-    so CI logs carry the measured numbers (load, latency), pass or fail."""
-    found = request.config.stash.setdefault(_FIGURES, [])
+    """`record_figures(name, value)`: shown in the run's summary even when output is captured
+    and on xdist workers (it travels with the test's report), so CI logs carry the measured
+    numbers (load, held-out NLU report), pass or fail."""
 
     def record(name: str, value: object) -> None:
-        found.append((name, value if isinstance(value, str) else json.dumps(value)))
+        text = value if isinstance(value, str) else json.dumps(value)
+        request.node.user_properties.append(("figure", f"{name} {text}"))
 
     return record
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    found = _figures_of(report)
+    if found and _CONFIG:
+        _CONFIG[0].stash.setdefault(_FIGURES, []).extend(found)
+
+
+def _figures_of(report: pytest.TestReport) -> list[str]:
+    return [str(value) for key, value in report.user_properties if key == "figure"]
+
+
+_CONFIG: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     found = config.stash.get(_FIGURES, [])
     if found:
         terminalreporter.section("figures measured")
-        for name, value in found:
-            terminalreporter.write_line(f"{name} {value}")
+        for line in found:
+            terminalreporter.write_line(line)
