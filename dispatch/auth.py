@@ -8,6 +8,8 @@
   the staff id, a CSRF token and a fingerprint of the password hash, so a
   password change signs every other session out. Deactivated staff are
   refused on the next request because the account is read on every request.
+- Secrets are compared in constant time (`same_secret`) or found by their hash.
+  Sign-in throttling is shared by every process: dispatch.throttle.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -61,6 +61,11 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison; bytes, because compare_digest refuses non-ASCII str."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 # --- services and database sessions ---------------------------------------------------
@@ -123,39 +128,6 @@ def department_code(*, session: Session, staff: Staff) -> str | None:
     return department.code if department else None
 
 
-class SignInThrottle:
-    """Slows password guessing: after `limit` failures for one username within
-    `window` seconds, that username is refused until the window has passed.
-    In memory, per process: enough for one server; a restart forgets it."""
-
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-        self._failures[key] = recent
-        return recent
-
-    def blocked(self, username: str) -> bool:
-        with self._lock:
-            return len(self._recent(username.strip().lower(), time.monotonic())) >= self.limit
-
-    def failed(self, username: str) -> None:
-        with self._lock:
-            key = username.strip().lower()
-            self._recent(key, time.monotonic()).append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username.strip().lower(), None)
-
-
-sign_in_throttle = SignInThrottle()
-
-
 # --- the sign-in cookie ------------------------------------------------------------------
 
 
@@ -173,20 +145,28 @@ def session_cookie_value(services: Services, staff: Staff) -> str:
     return _serializer(services).dumps(payload)
 
 
+def cookie_flags(settings: Any) -> dict[str, Any]:
+    """Out of reach of scripts, not sent on cross-site POSTs, and https-only whenever
+    the site is served over https (always in production: Settings requires it)."""
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": settings.public_url.startswith("https://"),
+        "path": "/",
+    }
+
+
 def set_session_cookie(response: Any, services: Services, staff: Staff) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         session_cookie_value(services, staff),
         max_age=SESSION_MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.public_url.startswith("https://"),
-        path="/",
+        **cookie_flags(services.settings),
     )
 
 
-def clear_session_cookie(response: Any) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def clear_session_cookie(response: Any, services: Services) -> None:
+    response.delete_cookie(SESSION_COOKIE, **cookie_flags(services.settings))
 
 
 def read_session_cookie(request: Request, services: Services) -> dict[str, Any] | None:
@@ -207,9 +187,9 @@ def cookie_staff(request: Request, services: Services, session: Session) -> Staf
     staff = session.get(Staff, payload.get("staff"))
     if staff is None or not staff.active:
         return None
-    if not hmac.compare_digest(str(payload.get("pw", "")), _password_fingerprint(staff)):
+    if not same_secret(_password_fingerprint(staff), str(payload.get("pw", ""))):
         return None
-    request.state.csrf_token = payload.get("csrf", "")
+    request.state.csrf_token = str(payload.get("csrf", ""))
     return staff
 
 
@@ -263,9 +243,11 @@ def cookie_or_token_staff(request: Request, services: ServicesDep, session: Sess
 def form_staff(
     request: Request, staff: PageStaff, csrf_token: Annotated[str, Form()] = ""
 ) -> Staff:
-    """Page forms: the signed-in staff, and the CSRF token kept in the cookie must match."""
+    """Page forms: the signed-in staff, and the form's CSRF token must be the one kept in
+    the signed session cookie (random per sign-in; another site can neither read it nor
+    guess it). Every page POST handler takes this; a refusal changes nothing."""
     expected = getattr(request.state, "csrf_token", None)
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    if not expected or not same_secret(expected, csrf_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The form expired: reload the page")
     return staff
 

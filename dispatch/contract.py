@@ -131,6 +131,15 @@ class Dispatch(Protocol):
         ...
 
 
+class InboundSms(BaseModel):
+    """A text message to the line (Twilio's signed webhook): STOP, START, HELP..."""
+
+    from_number: str
+    to_number: str | None = None
+    body: str = ""
+    opt_out_type: str | None = Field(None, description="Twilio's OptOutType, when it sent one")
+
+
 class SmsSender(Protocol):
     """Sends a text message; the composition root passes in Twilio's or the local backend."""
 

@@ -38,11 +38,14 @@ def normalize_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str) -> Engine:
+    # hide_parameters: a failed statement's error (logged) never carries what callers said.
     url = make_url(normalize_url(database_url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     raise ValueError(f"unsupported database: {url.get_backend_name()} (use sqlite or postgresql)")
 
 
@@ -52,6 +55,7 @@ def _sqlite_engine(url: Any) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

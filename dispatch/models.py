@@ -274,14 +274,17 @@ class Notification(SQLModel, table=True):
     """Outbox: SMS to send. Rows are written with the ticket, sent later with retries."""
 
     __tablename__ = "notification"
-    __table_args__ = (sa.Index("ix_notification_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_notification_due", "status", "next_attempt_at"),
+        sa.Index("ix_notification_to_sent", "to_number", "sent_at"),  # SMS rate limits
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     to_number: str = Field(max_length=32)
     body: str = Field(sa_type=sa.Text)
-    purpose: str = Field(max_length=32)  # officer | caller_receipt | escalation
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    purpose: str = Field(max_length=32)  # officer | caller_receipt | caller_update | escalation
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|suppressed
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.Text)

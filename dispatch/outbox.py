@@ -5,6 +5,13 @@ failing SMS provider therefore never loses or delays a ticket.
 Delivery claims a row (status 'sending' with a lease) in a short transaction,
 sends outside any transaction, then records the result; a row whose lease ran
 out (the process died mid-send) is picked up again.
+
+Claiming is also where a message may be refused (status 'suppressed', never sent):
+a number that texted STOP gets nothing, and texts to the public (receipts, updates)
+are rate limited per number and for the whole line. Both are read from the database
+inside the claim's transaction, serialized across processes, so every worker shares
+one count. Staff notifications are not rate limited: their numbers come from the
+roster, which nobody outside can choose, and a missed alert costs more than a text.
 """
 
 from __future__ import annotations
@@ -13,12 +20,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from dispatch.contract import SmsSender, mask_phone
 from dispatch.db import session_scope
 from dispatch.models import Notification, TicketEvent
+from dispatch.sms_consent import opted_out
 
 log = logging.getLogger("dutyline.dispatch.outbox")
 
@@ -27,6 +35,18 @@ FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 3600
 LEASE_SECONDS = 120
 SMS_MAX_CHARS = 480  # 3 concatenated segments
+# Texts to members of the public; everything else goes to staff.
+PUBLIC_PURPOSES = frozenset({"caller_receipt", "caller_update"})
+RATE_WINDOW = timedelta(hours=1)
+_RATE_LOCK_KEY = 0x534D5352  # pg advisory lock: one public-text claim at a time
+
+
+@dataclass(frozen=True)
+class SmsPolicy:
+    """Limits on texts to the public, per hour (Settings.sms_per_*_per_hour)."""
+
+    per_number_per_hour: int = 5
+    per_line_per_hour: int = 200
 
 
 def backoff(attempts: int) -> timedelta:
@@ -62,10 +82,19 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    suppressed: int = 0
 
 
-def deliver_due(engine: Engine, sms: SmsSender, now: datetime, limit: int = 50) -> DeliveryReport:
+def deliver_due(
+    engine: Engine,
+    sms: SmsSender,
+    now: datetime,
+    limit: int = 50,
+    *,
+    policy: SmsPolicy | None = None,
+) -> DeliveryReport:
     report = DeliveryReport()
+    policy = policy or SmsPolicy()
     due = or_(col(Notification.status) == "pending", col(Notification.status) == "sending")
     with session_scope(engine) as session:
         ids = session.exec(
@@ -75,9 +104,12 @@ def deliver_due(engine: Engine, sms: SmsSender, now: datetime, limit: int = 50) 
             .limit(limit)
         ).all()
     for notification_id in ids:
-        claimed = _claim(engine, notification_id, now)
+        claimed = _claim(engine, notification_id, now, policy)
         if claimed is None:
             continue  # another worker has it
+        if claimed.status == "suppressed":
+            report.suppressed += 1
+            continue
         try:
             provider_id = sms.send_sms(claimed.to_number, claimed.body)
         except Exception as exc:  # any provider failure is retried
@@ -99,8 +131,22 @@ def deliver_due(engine: Engine, sms: SmsSender, now: datetime, limit: int = 50) 
     return report
 
 
-def _claim(engine: Engine, notification_id: int, now: datetime) -> Notification | None:
+def _claim(
+    engine: Engine, notification_id: int, now: datetime, policy: SmsPolicy | None = None
+) -> Notification | None:
+    """Lease the row to this worker; None if another has it. A row that may not be sent
+    comes back with status 'suppressed' (recorded, and never tried again)."""
+    policy = policy or SmsPolicy()
     with session_scope(engine, write=True) as session:
+        row = session.get(Notification, notification_id)
+        # Counts must not race: on PostgreSQL one claim of a public text at a time
+        # (SQLite's write transactions are serialized already).
+        if (
+            row is not None
+            and row.purpose in PUBLIC_PURPOSES
+            and session.get_bind().dialect.name == "postgresql"
+        ):
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RATE_LOCK_KEY})
         result = session.exec(
             update(Notification)
             .where(
@@ -116,7 +162,61 @@ def _claim(engine: Engine, notification_id: int, now: datetime) -> Notification 
         )
         if result.rowcount != 1:
             return None
-        return session.get(Notification, notification_id)
+        row = session.get(Notification, notification_id)
+        assert row is not None
+        session.refresh(row)
+        reason = _refusal(session, row, now, policy)
+        if reason is not None:
+            _suppress(session, row, now, reason)
+        return row
+
+
+def _refusal(session: Session, row: Notification, now: datetime, policy: SmsPolicy) -> str | None:
+    """Why this text may not be sent now, or None."""
+    if not row.to_number:
+        return "no number (removed by retention)"
+    if opted_out(session, row.to_number):
+        return "the recipient texted STOP"
+    if row.purpose not in PUBLIC_PURPOSES:
+        return None
+    if _recent(session, now, exclude=row.id, to=row.to_number) >= policy.per_number_per_hour:
+        return f"rate limit: {policy.per_number_per_hour} texts an hour to one number"
+    if _recent(session, now, exclude=row.id) >= policy.per_line_per_hour:
+        return f"rate limit: {policy.per_line_per_hour} texts an hour to the public"
+    return None
+
+
+def _recent(session: Session, now: datetime, *, exclude: int | None, to: str | None = None) -> int:
+    """Public texts sent in the last hour, or being sent right now (by any worker)."""
+    query = select(func.count(col(Notification.id))).where(
+        col(Notification.purpose).in_(PUBLIC_PURPOSES),
+        col(Notification.id) != exclude,
+        or_(
+            col(Notification.status) == "sending",
+            (col(Notification.status) == "sent") & (col(Notification.sent_at) >= now - RATE_WINDOW),
+        ),
+    )
+    if to is not None:
+        query = query.where(Notification.to_number == to)
+    return int(session.exec(query).one())
+
+
+def _suppress(session: Session, row: Notification, now: datetime, reason: str) -> None:
+    row.status = "suppressed"
+    row.last_error = reason
+    row.next_attempt_at = now
+    session.add(row)
+    if row.ticket_id is not None:
+        session.add(
+            TicketEvent(
+                ticket_id=row.ticket_id,
+                at=now,
+                actor="system",
+                action="notification_suppressed",
+                detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} not sent: {reason}",
+            )
+        )
+    log.warning("SMS %s to %s not sent: %s", row.id, mask_phone(row.to_number), reason)
 
 
 def _record_failure(engine: Engine, claimed: Notification, now: datetime, exc: Exception) -> str:

@@ -21,12 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from dispatch import escalation
+from dispatch.caller_sms import receipt_number, reported_caller, tell_callers_closed
 from dispatch.contract import (
     CallEnd,
     CallStart,
     ComplaintReport,
     FiledTicket,
     FilingDeferred,
+    InboundSms,
     SmsSender,
     TicketView,
     TurnRecord,
@@ -66,9 +68,17 @@ from dispatch.models import (
     utcnow,
 )
 from dispatch.numbering import clean_number, next_number
-from dispatch.outbox import DeliveryReport, caller_receipt_sms, deliver_due, enqueue, officer_sms
-from dispatch.retention import PurgeReport, purge_expired
+from dispatch.outbox import (
+    DeliveryReport,
+    SmsPolicy,
+    caller_receipt_sms,
+    deliver_due,
+    enqueue,
+    officer_sms,
+)
+from dispatch.retention import PurgeReport, purge_with_settings
 from dispatch.routing import TRIAGE_DEPARTMENT, Route, RoutingError, Target, duty_supervisor, route
+from dispatch.sms_consent import handle_inbound
 from dispatch.spool import ComplaintSpool
 from dutyline.settings import Settings
 
@@ -293,7 +303,7 @@ class DispatchService:
                 long=long,
                 details=dict(report.details),
                 description=report.description,
-                caller_number=report.caller_number,
+                caller_number=reported_caller(report, call),
                 department_id=routed.department.id,
                 call_id=call.id if call else None,
                 duplicate_of_id=original.id if original else None,
@@ -328,7 +338,7 @@ class DispatchService:
                 self._notify_assignee(session, ticket, now)
             enqueue(
                 session,
-                to=report.caller_number,
+                to=receipt_number(report, call),
                 body=caller_receipt_sms(
                     number=ticket.number,
                     kind_name=None if triage else ticket.kind_name,
@@ -354,7 +364,7 @@ class DispatchService:
             filed.kind or "triage",
             filed.department_code,
             f", duplicate of {filed.duplicate_of}" if filed.duplicate_of else "",
-            mask_phone(report.caller_number),
+            mask_phone(reported_caller(report, call)),
         )
         return filed
 
@@ -429,7 +439,7 @@ class DispatchService:
                 location_text=report.location,
                 details=details,
                 description=report.description,
-                caller_number=report.caller_number,
+                caller_number=reported_caller(report, call),
                 department_id=triage.id,
                 call_id=call.id if call else None,
                 needs_triage=True,
@@ -457,7 +467,7 @@ class DispatchService:
             )
             enqueue(
                 session,
-                to=report.caller_number,
+                to=receipt_number(report, call),
                 body=caller_receipt_sms(number=ticket.number, kind_name=None, duplicate_of=None),
                 purpose="caller_receipt",
                 at=now,
@@ -768,15 +778,7 @@ class DispatchService:
         )
 
     def _tell_caller_closed(self, session: Session, ticket: Ticket, now: datetime) -> None:
-        label = CLOSE_REASON_LABELS.get(ticket.close_reason or "", "closed")
-        enqueue(
-            session,
-            to=ticket.caller_number,
-            body=f"Your ticket {ticket.number} ({ticket.kind_name}) is closed: {label}.",
-            purpose="caller_update",
-            at=now,
-            ticket_id=ticket.id,
-        )
+        tell_callers_closed(session, ticket, now)  # and the callers of its duplicates
 
     def _event(
         self,
@@ -858,15 +860,17 @@ class DispatchService:
         )
 
     def deliver_outbox(self, now: datetime | None = None) -> DeliveryReport:
-        return deliver_due(self.engine, self.sms, now or self.clock())
+        policy = SmsPolicy(
+            self.settings.sms_per_number_per_hour, self.settings.sms_per_line_per_hour
+        )
+        return deliver_due(self.engine, self.sms, now or self.clock(), policy=policy)
 
     def purge_expired(self, now: datetime | None = None) -> PurgeReport:
-        return purge_expired(
-            self.engine,
-            self.settings.recordings_dir,
-            self.settings.retention_days,
-            now or self.clock(),
-        )
+        return purge_with_settings(self.engine, self.settings, now or self.clock())
+
+    def handle_inbound_sms(self, sms: InboundSms) -> str | None:
+        """STOP / START / HELP texted to the line; the reply to send back, if any."""
+        return handle_inbound(self.engine, sms, self.clock())
 
     def health(self) -> str | None:
         return check(self.engine)

@@ -16,12 +16,14 @@ from dispatch.db import make_engine
 from dispatch.routes import routers as dispatch_routers
 from dispatch.service import DispatchService
 from dutyline.health import router as health_router
+from dutyline.logs import configure_logging
 from dutyline.settings import Settings, get_settings
 from nlu.actions import router as actions_router
 from nlu.client import RasaDialogue
 from voice.call_control import CallControl, make_call_control
 from voice.prompts import warm
 from voice.routes import router as voice_router
+from voice.sms_routes import router as sms_router
 from voice.speech import SpeechModels
 
 log = logging.getLogger("dutyline")
@@ -64,6 +66,8 @@ def create_app(
     load_models: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
+    # JSON lines, caller numbers masked; after uvicorn's own set-up, so its loggers join.
+    configure_logging()
     services = services or build_services(settings)
 
     @asynccontextmanager
@@ -94,6 +98,7 @@ def create_app(
     app.state.services = services
     app.include_router(health_router)
     app.include_router(voice_router)
+    app.include_router(sms_router)  # STOP/START/HELP texted to the line
     app.include_router(actions_router)
     for router in dispatch_routers:
         app.include_router(router)

@@ -82,8 +82,10 @@ def migrate() -> None:
 @app.command()
 def run() -> None:
     """Start the dialogue server and the app; Ctrl-C stops both."""
+    from dutyline.logs import configure_logging
     from dutyline.runner import run as run_all
 
+    configure_logging()  # this process's own lines (migrations); the app sets up its own
     settings = get_settings()
     migrate()
     raise typer.Exit(run_all(settings, console=console))
@@ -94,8 +96,17 @@ def serve() -> None:
     """Start only the app (the dialogue server runs elsewhere, as in docker-compose.yml)."""
     import uvicorn
 
+    from dutyline.logs import configure_logging
+
+    configure_logging()
     settings = get_settings()
-    uvicorn.run("dutyline.app:create_app", factory=True, host=settings.host, port=settings.port)
+    uvicorn.run(
+        "dutyline.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # uvicorn's loggers keep ours (JSON, numbers masked, no query strings)
+    )
 
 
 _mount()

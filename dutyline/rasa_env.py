@@ -7,6 +7,7 @@ environment: it lives in .venv-rasa/ and runs as a separate server.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -132,9 +133,21 @@ def rasa_environment() -> dict[str, str]:
     return env
 
 
-def write_endpoints(path: Path, action_url: str) -> Path:
+ACTION_TOKEN_HEADER = "Authorization"
+
+
+def write_endpoints(path: Path, action_url: str, token: str | None = None) -> Path:
+    """Rasa's endpoints file. With `token`, every action call carries it as a bearer header
+    (Rasa 3.6's `headers:`; its `token:` would put it in the query string, hence in access
+    logs). The file holds a secret: only its owner may read it."""
+    # JSON strings are valid YAML double-quoted scalars: nothing in a value can break out.
+    lines = ["action_endpoint:", f"  url: {json.dumps(action_url)}"]
+    if token:
+        lines += ["  headers:", f"    {ACTION_TOKEN_HEADER}: {json.dumps(f'Bearer {token}')}"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "{action_url}"\n')
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 

@@ -17,6 +17,7 @@ import time
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 
 from dutyline import rasa_env
 from dutyline.settings import ROOT, Settings
@@ -24,7 +25,9 @@ from dutyline.settings import ROOT, Settings
 
 def _pump(prefix: str, style: str, stream, console: Console) -> None:
     for line in iter(stream.readline, ""):
-        console.print(f"[{style}]{prefix}[/] {line.rstrip()}", markup=True, highlight=False)
+        # One JSON log line stays one line of text: no markup ("[...]"), no wrapping.
+        text = escape(line.rstrip())
+        console.print(f"[{style}]{prefix}[/] {text}", highlight=False, soft_wrap=True)
 
 
 class Child:
@@ -92,7 +95,7 @@ def wait_for_rasa(url: str, child: Child, timeout: float = 180.0) -> None:
 def run(settings: Settings, *, console: Console) -> int:
     rasa_port = httpx.URL(settings.rasa_url).port or 5005
     endpoints = rasa_env.write_endpoints(
-        ROOT / "var" / "rasa-endpoints.yml", settings.action_endpoint
+        ROOT / "var" / "rasa-endpoints.yml", settings.action_endpoint, settings.action_token_value
     )
     if not rasa_env.model_path(settings, settings.locale).exists():
         console.print("[red]No trained dialogue model: run `dutyline setup` first.[/]")

@@ -6,6 +6,8 @@ passes it on, so tests can build an app with other settings.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,7 +15,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+# A source checkout (and its editable install) keeps data/, models/ and var/ beside the
+# packages. An installed wheel (the Docker image) sits in site-packages: there the working
+# directory is the deployment's home, and without a data/ of its own it uses the copy the
+# wheel carries (setup.py bundles data/ as dutyline/bundled_data).
+_CHECKOUT = Path(__file__).resolve().parent.parent
+ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+BUNDLED_DATA = Path(__file__).resolve().parent / "bundled_data"
+DATA_DIR = ROOT / "data" if (ROOT / "data").is_dir() else BUNDLED_DATA
 
 
 class Settings(BaseSettings):
@@ -43,7 +52,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         f"sqlite:///{ROOT / 'var' / 'dutyline.db'}", alias="DUTYLINE_DATABASE_URL"
     )
-    data_dir: Path = Field(ROOT / "data", alias="DUTYLINE_DATA_DIR")
+    data_dir: Path = Field(DATA_DIR, alias="DUTYLINE_DATA_DIR")
     models_dir: Path = Field(ROOT / "models", alias="DUTYLINE_MODELS_DIR")
     recordings_dir: Path = Field(ROOT / "var" / "recordings", alias="DUTYLINE_RECORDINGS_DIR")
     spool_dir: Path = Field(
@@ -70,6 +79,19 @@ class Settings(BaseSettings):
         alias="DUTYLINE_ACTION_SERVER_URL",
         description="Where Rasa reaches the app's custom actions; default: the app's own address.",
     )
+
+    # --- the action endpoint's secret and transfers (issue 10) -------------------
+    action_token: SecretStr | None = Field(
+        None,
+        alias="DUTYLINE_ACTION_TOKEN",
+        description="Shared secret Rasa sends to /rasa/actions (a bearer header); required in "
+        "production, derived from the secret key elsewhere.",
+    )
+    transfer_ring_seconds: int = Field(
+        25, ge=5, le=120, alias="DUTYLINE_TRANSFER_RING_SECONDS",
+        description="How long a transfer rings before the caller is offered voicemail.",
+    )  # fmt: skip
+    voicemail_max_seconds: int = Field(120, ge=10, le=600, alias="DUTYLINE_VOICEMAIL_MAX_SECONDS")
 
     # --- speech -------------------------------------------------------------
     asr_models: dict[str, str] = Field(
@@ -100,6 +122,30 @@ class Settings(BaseSettings):
     duplicate_radius_meters: float = Field(150.0, alias="DUTYLINE_DUPLICATE_RADIUS_METERS")
     retention_days: int = Field(90, alias="DUTYLINE_RETENTION_DAYS")
 
+    # --- SMS to the public and the retention purge's reach (issue 10) -------
+    sms_per_number_per_hour: int = Field(
+        5, ge=0, alias="DUTYLINE_SMS_PER_NUMBER_PER_HOUR",
+        description="Texts to one caller's number an hour; more are recorded, not sent.",
+    )  # fmt: skip
+    sms_per_line_per_hour: int = Field(
+        200, ge=0, alias="DUTYLINE_SMS_PER_LINE_PER_HOUR",
+        description="Texts to the public an hour for the whole line (staff alerts not counted).",
+    )  # fmt: skip
+    rasa_tracker_redis_url: str | None = Field(
+        None, alias="DUTYLINE_RASA_TRACKER_REDIS_URL",
+        description="Rasa's Redis tracker store (redis://host:6379/0), whose conversations "
+        "the retention purge deletes; unset: Rasa keeps none in Redis.",
+    )  # fmt: skip
+    rasa_tracker_key_prefix: str | None = Field(
+        None, alias="DUTYLINE_RASA_TRACKER_KEY_PREFIX",
+        description="The tracker store's key_prefix in Rasa's endpoints, if one is set.",
+    )  # fmt: skip
+
+    # --- staff sign-in throttle (issue 10), shared by every process through the database
+    signin_failures_per_user: int = Field(5, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_USER")
+    signin_failures_per_address: int = Field(20, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_ADDRESS")
+    signin_window_minutes: int = Field(15, ge=1, alias="DUTYLINE_SIGNIN_WINDOW_MINUTES")
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -113,6 +159,22 @@ class Settings(BaseSettings):
             if not self.public_url.startswith("https://"):
                 raise ValueError("DUTYLINE_PUBLIC_URL must be https in production")
         return self
+
+    # issue 10: after the secret key's check, so a missing key is reported first.
+    @model_validator(mode="after")
+    def _refuse_weak_action_token_in_production(self) -> Settings:
+        token = self.action_token.get_secret_value() if self.action_token else ""
+        if self.environment == "production" and len(token) < 24:
+            raise ValueError("DUTYLINE_ACTION_TOKEN must be set (24+ characters) in production")
+        return self
+
+    @property
+    def action_token_value(self) -> str:
+        """What Rasa must present; outside production, derived so app and Rasa agree unset."""
+        if self.action_token is not None and self.action_token.get_secret_value():
+            return self.action_token.get_secret_value()
+        key = self.secret_key.get_secret_value().encode()
+        return hmac.new(key, b"dutyline rasa action endpoint", hashlib.sha256).hexdigest()
 
     @property
     def signing_token(self) -> str:

@@ -5,22 +5,35 @@ Rasa's REST channel answers a list of messages, each with `text` or `custom`
 control for the reply it follows. Anything that stops a turn from getting an
 answer (refused connection, timeout, a 5xx, a body that is not the list we
 expect) is DialogueUnavailable, so voice/ can keep the caller's words.
+
+Before a sentence reaches the intent model it passes the emergency safety net
+(nlu/emergency.py): words of danger go to Rasa as the emergency intent itself.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections import OrderedDict
 from typing import Any
 
 import httpx
 
 from nlu.contract import BotReply, DialogueUnavailable
+from nlu.emergency import INTENT as EMERGENCY_INTENT
+from nlu.emergency import net_for
+
+log = logging.getLogger("dutyline.nlu.client")
+# Calls whose latest replies asked the emergency question, remembered for this many calls.
+_ASKED_KEPT = 2000
 
 
 class RasaDialogue:
-    def __init__(self, url: str, *, timeout: float) -> None:
+    def __init__(self, url: str, *, timeout: float, locale: str = "en") -> None:
         self.url = url.rstrip("/")
+        self.locale = locale
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        self._asked_emergency: OrderedDict[str, str] = OrderedDict()  # call sid -> locale
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -34,9 +47,16 @@ class RasaDialogue:
         self, call_sid: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotReply]:
         # Text starting with "/" would be read by Rasa as an intent: a caller can't mean that.
-        return await self._send(
-            call_sid, text.lstrip("/ "), {**(metadata or {}), "call_sid": call_sid}
-        )
+        message = text.lstrip("/ ")
+        meta = {**(metadata or {}), "call_sid": call_sid}
+        locale = str(meta.get("locale") or self.locale)
+        # The answer to the emergency question ("yes, there's a fire!") is the model's to read.
+        if self._asked_emergency.pop(call_sid, None) is None:
+            rule = net_for(locale).rule_for(message)
+            if rule is not None:
+                log.info("call %s: the emergency safety net caught %s", call_sid, rule)
+                message, meta["safety_net"] = f"/{EMERGENCY_INTENT}", rule
+        return await self._send(call_sid, message, meta)
 
     async def keypad(self, call_sid: str, digits: str) -> list[BotReply]:
         payload = json.dumps({"digits": digits})
@@ -91,7 +111,18 @@ class RasaDialogue:
             raise DialogueUnavailable(f"Rasa answered something that is not JSON: {exc}") from exc
         if not isinstance(messages, list):
             raise DialogueUnavailable(f"Rasa answered {type(messages).__name__}, not a list")
-        return to_replies(messages)
+        replies = to_replies(messages)
+        self._remember_question(call_sid, replies, str(metadata.get("locale") or self.locale))
+        return replies
+
+    def _remember_question(self, call_sid: str, replies: list[BotReply], locale: str) -> None:
+        net = net_for(locale)
+        if any(net.asks(reply.text) for reply in replies):
+            self._asked_emergency[call_sid] = locale
+            while len(self._asked_emergency) > _ASKED_KEPT:
+                self._asked_emergency.popitem(last=False)
+        else:
+            self._asked_emergency.pop(call_sid, None)
 
 
 def to_replies(messages: list[dict[str, Any]]) -> list[BotReply]:

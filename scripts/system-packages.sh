@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages dutyline's set-up and tests need: caller voices for tests and the
-# simulator and benchmarks (espeak-ng, flite, festival, sox) and a browser for the page tests (chromium).
+# simulator and benchmarks (espeak-ng, flite, festival, sox), a browser for the page tests (chromium),
+# and PostgreSQL and Redis, which `make test` starts throw-away copies of when none answers.
 # Installs only what is missing, so it is instant when everything is there.
 set -euo pipefail
 declare -A wanted=(
@@ -8,6 +9,8 @@ declare -A wanted=(
   [flite]=flite
   [sox]=sox
   [chromium]=chromium
+  [pg_ctlcluster]=postgresql  # Debian keeps initdb and pg_ctl off PATH
+  [redis-server]=redis-server
   [text2wave]="festival festvox-kallpc16k festvox-us-slt-hts"
 )
 missing=()

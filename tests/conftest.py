@@ -20,10 +20,14 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from dutyline.settings import ROOT, Settings
 
+# `make test` (scripts/with-test-services.sh) sets these to servers that answer, its own
+# throw-away ones when none answers at the given addresses.
 PG_ADMIN_URL = os.environ.get("DUTYLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("DUTYLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
@@ -57,7 +61,8 @@ def postgres_database() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -130,7 +135,9 @@ def start_rasa(settings: Settings, port: int, log: Path) -> subprocess.Popen[byt
     model = rasa_env.model_path(settings, settings.locale)
     if not model.exists():
         raise RuntimeError(f"{model} is missing: run `make test` (it trains the dialogue model)")
-    endpoints = rasa_env.write_endpoints(log.parent / "endpoints.yml", settings.action_endpoint)
+    endpoints = rasa_env.write_endpoints(
+        log.parent / "endpoints.yml", settings.action_endpoint, settings.action_token_value
+    )
     cmd = rasa_env.server_command(settings, settings.locale, port=port, endpoints=endpoints)
     with log.open("wb") as out:
         return subprocess.Popen(

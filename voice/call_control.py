@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from twilio.rest import Client
-from twilio.twiml.voice_response import VoiceResponse
 
+from dispatch.contract import mask_phone
+from dispatch.privacy import mask_numbers
 from dutyline.settings import Settings
+from voice.transfers import DIAL_PATH, DialOptions, dial_twiml
 
 log = logging.getLogger("dutyline.voice.call_control")
 
@@ -30,8 +32,9 @@ class CallControl(Protocol):
 
     def hang_up(self, call_sid: str) -> None: ...
 
-    def transfer(self, call_sid: str, to: str) -> None:
-        """Connect the caller to another phone (the officer on duty); ends our stream."""
+    def transfer(self, call_sid: str, to: str, caller: str | None = None) -> None:
+        """Connect the caller to another phone (the officer on duty); ends our stream.
+        `caller`: the caller's number, shown to the officer when it is a real one."""
         ...
 
     def send_sms(self, to: str, body: str) -> str:
@@ -39,24 +42,25 @@ class CallControl(Protocol):
         ...
 
 
-def transfer_twiml(to: str) -> str:
-    response = VoiceResponse()
-    response.dial(to)
-    return str(response)
-
-
 class TwilioCallControl:
     name = "twilio"
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str | None) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None,
+        dial: DialOptions | None = None,
+    ) -> None:
         self.client = Client(account_sid, auth_token)
         self.from_number = from_number
+        self.dial = dial or DialOptions(fallback_caller_id=from_number)
 
     def hang_up(self, call_sid: str) -> None:
         self.client.calls(call_sid).update(status="completed")
 
-    def transfer(self, call_sid: str, to: str) -> None:
-        self.client.calls(call_sid).update(twiml=transfer_twiml(to))
+    def transfer(self, call_sid: str, to: str, caller: str | None = None) -> None:
+        self.client.calls(call_sid).update(twiml=dial_twiml(to, caller, self.dial))
 
     def send_sms(self, to: str, body: str) -> str:
         if not self.from_number:
@@ -70,18 +74,18 @@ class LocalCallControl:
 
     name = "local"
 
-    def __init__(self, outbox: Path | None) -> None:
+    def __init__(self, outbox: Path | None, dial: DialOptions | None = None) -> None:
         self.outbox = outbox
+        self.dial = dial or DialOptions()
         self.sent: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def hang_up(self, call_sid: str) -> None:
         self._record({"action": "hang_up", "call_sid": call_sid})
 
-    def transfer(self, call_sid: str, to: str) -> None:
-        self._record(
-            {"action": "transfer", "call_sid": call_sid, "to": to, "twiml": transfer_twiml(to)}
-        )
+    def transfer(self, call_sid: str, to: str, caller: str | None = None) -> None:
+        twiml = dial_twiml(to, caller, self.dial)
+        self._record({"action": "transfer", "call_sid": call_sid, "to": to, "twiml": twiml})
 
     def send_sms(self, to: str, body: str) -> str:
         sid = "SMlocal" + uuid.uuid4().hex[:25]
@@ -98,13 +102,28 @@ class LocalCallControl:
 
     def _record(self, entry: dict[str, Any]) -> None:
         entry = {"at": datetime.now(UTC).isoformat(), **entry}
-        log.info("local telephony (not sent): %s", entry)
+        # What Twilio would be asked, not what it would carry: no SMS text, numbers masked.
+        log.info(
+            "local telephony (not sent): %s %s",
+            entry["action"],
+            entry.get("call_sid") or mask_phone(entry.get("to")),
+        )
         with self._lock:
             self.sent.append(entry)
             if self.outbox is not None:
                 self.outbox.parent.mkdir(parents=True, exist_ok=True)
                 with self.outbox.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry) + "\n")
+                    # The file is a log too: numbers masked (`sent` keeps them for tests).
+                    handle.write(mask_numbers(json.dumps(entry)) + "\n")
+
+
+def dial_options(settings: Settings) -> DialOptions:
+    return DialOptions(
+        ring_seconds=settings.transfer_ring_seconds,
+        action_url=settings.public_url + DIAL_PATH,
+        fallback_caller_id=settings.twilio_from_number,
+        emergency_number=settings.emergency_number,
+    )
 
 
 def make_call_control(settings: Settings) -> CallControl:
@@ -114,5 +133,8 @@ def make_call_control(settings: Settings) -> CallControl:
             settings.twilio_account_sid,
             settings.twilio_auth_token.get_secret_value(),
             settings.twilio_from_number,
+            dial_options(settings),
         )
-    return LocalCallControl(settings.recordings_dir.parent / "telephony_outbox.jsonl")
+    return LocalCallControl(
+        settings.recordings_dir.parent / "telephony_outbox.jsonl", dial_options(settings)
+    )

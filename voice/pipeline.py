@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatch.contract import CallEnd, CallOutcome, ComplaintReport, TurnRecord
+from dispatch.contract import CallEnd, CallOutcome, ComplaintReport, TurnRecord, mask_phone
+from dispatch.logcontext import bind_call_sid
 from dutyline.memory import release_free_heap
 from nlu.contract import BotReply, DialogueUnavailable
 from voice import prompts
@@ -166,10 +167,11 @@ class CallPipeline:
         )
         self._vad = speech.new_vad()
         self._turn = speech.new_end_of_turn()
+        bind_call_sid(session.call_sid)  # this task's log lines, and the tasks it starts
         log.info(
             "call %s from %s: stream %s started",
             session.call_sid,
-            session.caller_number,
+            mask_phone(session.caller_number),
             session.stream_sid,
         )
         self._tasks = [
@@ -265,14 +267,16 @@ class CallPipeline:
                 "recognition": _ms(time.monotonic() - heard.turn_ended_at),
             },
         )
+        # What the caller said is theirs: its words only at DEBUG, never in the INFO log.
         log.info(
-            "call %s: caller said %r (confidence %s, recognizer %.2fs, speculative %s)",
+            "call %s: caller turn of %d words (confidence %s, recognizer %.2fs, speculative %s)",
             self.session.call_sid,
-            text,
+            len(text.split()),
             transcript.confidence,
             transcript.seconds,
             speculative is not None,
         )
+        log.debug("call %s: caller said %r", self.session.call_sid, text)
         if self._tearing_down or not self.session.active:
             if text:
                 self._caller_turn(turn)  # the call is ending: no reply, but keep what was said
@@ -573,7 +577,8 @@ class CallPipeline:
         sid = self.session.call_sid
         try:
             if transfer_to:
-                await asyncio.to_thread(control.transfer, sid, transfer_to)
+                caller = self.session.caller_number  # shown to the officer when real
+                await asyncio.to_thread(control.transfer, sid, transfer_to, caller)
             else:
                 await asyncio.to_thread(control.hang_up, sid)
         except Exception:

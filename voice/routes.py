@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,11 +25,13 @@ from twilio.request_validator import (
 )
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from dispatch.contract import CallEnd, CallStart
+from dispatch.contract import CallEnd, CallStart, FilingDeferred
+from dispatch.logcontext import bind_call_sid
 from voice.call_session import CallRegistry, CallState
 from voice.frames import CallStarted, Frame
 from voice.pipeline import CallPipeline
 from voice.softphone import router as softphone_router
+from voice.transfers import DIAL_PATH, VOICEMAIL_PATH, after_dial, voicemail_report, voicemail_saved
 from voice.twilio_serializer import BadFrame, TwilioSerializer, UnhearableStream
 
 log = logging.getLogger("dutyline.voice.routes")
@@ -102,6 +105,7 @@ async def incoming_call(request: Request) -> Response:
     caller = str(form.get("From") or "")
     called = str(form.get("To") or "")
     locale = settings.locale
+    bind_call_sid(call_sid)
     log.info("incoming call %s", call_sid)
     try:
         await asyncio.to_thread(
@@ -156,6 +160,75 @@ async def call_status(request: Request) -> Response:
     )
     await asyncio.to_thread(services.dispatch.close_call, end)
     return Response(status_code=204)
+
+
+def _voicemails_filed(app: Any) -> OrderedDict[str, str | None]:
+    """Call sid -> the voicemail's ticket number, for the latest calls (one app each)."""
+    filed = getattr(app.state, "voicemails_filed", None)
+    if filed is None:
+        filed = app.state.voicemails_filed = OrderedDict()
+    return filed
+
+
+@router.post(DIAL_PATH)
+async def transfer_ended(request: Request) -> Response:
+    """<Dial>'s action callback: how the transfer ended, and what the caller hears next."""
+    form = await _signed_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    settings = request.app.state.services.settings
+    status = str(form.get("DialCallStatus") or "")
+    log.info("call %s: transfer ended: %s", form.get("CallSid") or "?", status or "no status")
+    twiml = after_dial(
+        status,
+        emergency=request.query_params.get("emergency") == "1",
+        voicemail_url=settings.public_url + VOICEMAIL_PATH,
+        locale=settings.locale,
+        max_seconds=settings.voicemail_max_seconds,
+        emergency_number=settings.emergency_number,
+    )
+    return _xml(twiml)
+
+
+@router.post(VOICEMAIL_PATH)
+async def voicemail_left(request: Request) -> Response:
+    """<Record>'s action (or the redirect after it when nothing was said): file the ticket."""
+    form = await _signed_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    services = request.app.state.services
+    call_sid = str(form.get("CallSid") or "")
+    if not call_sid:
+        return Response("CallSid is missing", status_code=400)
+    locale = services.settings.locale
+    filed = _voicemails_filed(request.app)
+    if call_sid in filed:  # asked again (a retry): one ticket per voicemail
+        number = filed[call_sid]  # None: being filed, or kept on disk for later
+        return _xml(voicemail_saved(number, recorded=True, locale=locale, deferred=not number))
+    filed[call_sid] = None
+    while len(filed) > 1000:
+        filed.popitem(last=False)
+    recording = str(form.get("RecordingSid") or "") or None
+    seconds = str(form.get("RecordingDuration") or "")
+    report = voicemail_report(
+        call_sid=call_sid,
+        caller=str(form.get("From") or "") or None,
+        dial_status=request.query_params.get("dial") or "unknown",
+        recording_sid=recording,
+        recording_seconds=int(seconds) if seconds.isdigit() else None,
+    )
+    number, deferred = None, False
+    try:
+        number = filed[call_sid] = (
+            await asyncio.to_thread(services.dispatch.file_complaint, report)
+        ).number
+        log.info("call %s: voicemail filed as ticket %s", call_sid, number)
+    except FilingDeferred:
+        deferred = True  # kept on disk; filed when the database is back
+    except Exception:
+        log.exception("call %s: could not file the voicemail", call_sid)
+        del filed[call_sid]  # a retry may file it
+    return _xml(voicemail_saved(number, recorded=bool(recording), locale=locale, deferred=deferred))
 
 
 @router.get("/voice/calls/{call_sid}")

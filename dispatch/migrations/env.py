@@ -6,7 +6,10 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import dispatch.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Importing the modules registers their tables on SQLModel.metadata.
+import dispatch.models
+import dispatch.sms_consent
+import dispatch.throttle  # noqa: F401
 from dispatch.db import make_engine
 from dutyline.settings import Settings
 

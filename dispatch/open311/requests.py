@@ -15,6 +15,7 @@ from dispatch.contract import ComplaintReport
 from dispatch.kinds import ComplaintKind
 from dispatch.models import CLOSE_REASON_LABELS, TicketFilters, TicketPublic
 from dispatch.open311.formats import Open311Error
+from dispatch.open311.places import public_address, public_point
 
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -39,8 +40,17 @@ def iso(value: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def as_request(ticket: TicketPublic, tz: ZoneInfo) -> dict[str, Any]:
-    # Phone reports: what the caller said stays internal (they did not publish it).
+    # Only a partner app's POST was meant for publication. Phone (and staff-filed) reports
+    # are the caller's words and often their home: none of it, and the place at block level.
     public_text = ticket.channel == "open311"
+    if public_text:
+        address = ticket.location_text or ticket.place_name
+        lat, long = ticket.lat, ticket.long
+    else:
+        address = public_address(
+            ticket.location_text, ticket.location_normalized, ticket.place_name
+        )
+        lat, long = public_point(ticket.lat, ticket.long)
     notes = ticket.status_label
     if ticket.close_reason:
         notes = f"{notes}: {CLOSE_REASON_LABELS.get(ticket.close_reason, ticket.close_reason)}"
@@ -59,14 +69,11 @@ def as_request(ticket: TicketPublic, tz: ZoneInfo) -> dict[str, Any]:
         "requested_datetime": iso(ticket.created_at, tz),
         "updated_datetime": iso(ticket.updated_at, tz),
         "expected_datetime": None,
-        # Phone reports publish the gazetteer's place, not a caller's house number.
-        "address": (ticket.location_text if public_text else None)
-        or ticket.place_name
-        or ticket.location_normalized,
+        "address": address,
         "address_id": ticket.details.get("address_id") if public_text else None,
         "zipcode": None,
-        "lat": ticket.lat,
-        "long": ticket.long,
+        "lat": lat,
+        "long": long,
         "media_url": media_url or None,
     }
 

@@ -24,6 +24,7 @@ from dispatch.models import (
     Staff,
     TicketStatus,
 )
+from dispatch.pages.security import SECURITY_HEADERS, add_security_headers
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -156,10 +157,9 @@ def render(
     }
     base.update(context)
     response = templates.TemplateResponse(request, template, base, status_code=status_code)
-    # Staff pages hold callers' numbers and words: keep them out of caches and frames.
+    # Staff pages hold callers' numbers and words: keep them out of caches
+    # (PageRoute adds the security headers to every page response).
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -173,7 +173,8 @@ ERROR_TITLES = {
 
 
 class PageRoute(APIRoute):
-    """Errors on staff pages are answered as a page, not as JSON; redirects (sign in)
+    """Every page response carries the security headers (CSP, frames, sniffing, referrer).
+    Errors on staff pages are answered as a page, not as JSON; redirects (sign in)
     and the recording's 401 pass through unchanged."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -181,19 +182,31 @@ class PageRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await _page_or_error(handler, request)
             except HTTPException as error:
-                if error.status_code < 400 or "text/html" not in request.headers.get("accept", ""):
-                    raise
-                return _error_page(request, error.status_code, str(error.detail))
-            except RequestValidationError as error:
-                if "text/html" not in request.headers.get("accept", ""):
-                    raise
-                first = error.errors()[0] if error.errors() else {}
-                field = str(first.get("loc", ("", "?"))[-1])
-                return _error_page(request, 422, f"{field}: {first.get('msg', 'invalid')}")
+                error.headers = {**(error.headers or {}), **SECURITY_HEADERS}
+                raise
+            add_security_headers(response.headers)
+            return response
 
         return route
+
+
+async def _page_or_error(
+    handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request
+) -> Response:
+    try:
+        return await handler(request)
+    except HTTPException as error:
+        if error.status_code < 400 or "text/html" not in request.headers.get("accept", ""):
+            raise
+        return _error_page(request, error.status_code, str(error.detail))
+    except RequestValidationError as error:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        first = error.errors()[0] if error.errors() else {}
+        field = str(first.get("loc", ("", "?"))[-1])
+        return _error_page(request, 422, f"{field}: {first.get('msg', 'invalid')}")
 
 
 def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -15,9 +16,15 @@ from dispatch.auth import (
     clear_session_cookie,
     cookie_staff,
     set_session_cookie,
-    sign_in_throttle,
 )
 from dispatch.pages.common import page_router, render
+from dispatch.pages.security import (
+    SigninFormChecked,
+    clear_signin_cookie,
+    set_signin_cookie,
+    start_signin_form,
+)
+from dispatch.throttle import SignInThrottle, ThrottleLimits
 
 router = page_router()
 
@@ -29,6 +36,16 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _throttle(services: ServicesDep) -> SignInThrottle:
+    settings = services.settings
+    limits = ThrottleLimits(
+        per_user=settings.signin_failures_per_user,
+        per_address=settings.signin_failures_per_address,
+        window=timedelta(minutes=settings.signin_window_minutes),
+    )
+    return SignInThrottle(services.dispatch.engine, settings.secret_key.get_secret_value(), limits)
+
+
 @router.get("/", response_class=RedirectResponse)
 def home(request: Request, services: ServicesDep, session: SessionDep) -> RedirectResponse:
     staff = cookie_staff(request, services, session)
@@ -38,8 +55,12 @@ def home(request: Request, services: ServicesDep, session: SessionDep) -> Redire
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "signin.html", staff=None, next=_safe_next(next))
+def signin_page(request: Request, services: ServicesDep, next: str = "/") -> HTMLResponse:
+    nonce = start_signin_form(request, services)
+    response = render(request, "signin.html", staff=None, next=_safe_next(next))
+    if nonce is not None:
+        set_signin_cookie(response, services, nonce)
+    return response
 
 
 @router.post("/signin")
@@ -47,23 +68,32 @@ def signin(
     request: Request,
     services: ServicesDep,
     session: SessionDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    checked: SigninFormChecked,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    if sign_in_throttle.blocked(username):
-        return render(
+    throttle = _throttle(services)
+    address = request.client.host if request.client else "unknown"
+    now = services.dispatch.clock()
+    wait = throttle.retry_after(username=username, address=address, now=now)
+    if wait is not None:
+        # Refused before the password is even checked, right or wrong.
+        minutes = services.settings.signin_window_minutes
+        response = render(
             request,
             "signin.html",
             staff=None,
             next=_safe_next(next),
             username=username,
-            error="Too many wrong passwords: wait 15 minutes or ask an administrator.",
+            error=f"Too many wrong passwords: wait {minutes} minutes or ask an administrator.",
             status_code=429,
         )
+        response.headers["Retry-After"] = str(wait)
+        return response
     staff = authenticate(session=session, username=username, password=password)
     if staff is None:
-        sign_in_throttle.failed(username)
+        throttle.failed(username=username, address=address, now=now)
         return render(
             request,
             "signin.html",
@@ -73,15 +103,16 @@ def signin(
             error="Wrong username or password.",
             status_code=401,
         )
-    sign_in_throttle.succeeded(username)
+    throttle.succeeded(username=username)
     target = _safe_next(next)
     response = RedirectResponse("/inbox" if target == "/" else target, status_code=303)
     set_session_cookie(response, services, staff)
+    clear_signin_cookie(response, services)
     return response
 
 
 @router.post("/signout")
-def signout(staff: FormStaff) -> RedirectResponse:
+def signout(staff: FormStaff, services: ServicesDep) -> RedirectResponse:
     response = RedirectResponse("/signin", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(response, services)
     return response

@@ -170,7 +170,8 @@ def report_from(turn: Turn, **extra: object) -> ComplaintReport:
         "kind": kind,
         "location": turn.slot("location"),
         "details": details,
-        "caller_number": turn.caller_number,
+        # No caller number: dispatch takes it from the call's record (Twilio's From), never
+        # from the tracker, where anyone's words or a forged action call could put one.
         "call_sid": turn.call_sid,
         "channel": "phone",
         "transcript": turn.transcript() or None,

@@ -8,13 +8,17 @@ and they hear its number.
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from dispatch.logcontext import bind_call_sid
 from nlu.actions import calls, complaint
 from nlu.actions.turn import Turn, spoken_digits
 
@@ -64,10 +68,40 @@ def _rejection(name: str, error: str, status: int) -> JSONResponse:
     return JSONResponse({"error": error, "action_name": name}, status_code=status)
 
 
+def from_rasa(request: Request) -> bool:
+    """Does the request carry the shared secret only Rasa's endpoints file holds?"""
+    expected = request.app.state.services.settings.action_token_value
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), expected.encode()
+    )
+
+
 @router.post("/rasa/actions")
-def run_action(request: Request, body: dict[str, Any]) -> JSONResponse:
-    # A plain def: FastAPI runs it in a worker thread, so dispatch's database calls
-    # never block the event loop that carries live audio.
+async def run_action(request: Request) -> JSONResponse:
+    # Checked before the body is even read: a forged call files, sends and logs nothing of it.
+    if not from_rasa(request):
+        log.warning(
+            "refused POST /rasa/actions from %s: %s action token",
+            request.client.host if request.client else "?",
+            "wrong" if "authorization" in request.headers else "no",
+        )
+        return JSONResponse(
+            {"error": "not the dialogue server"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _rejection("?", "the body is not JSON", 400)
+    if not isinstance(body, dict):
+        return _rejection("?", "the body is not a JSON object", 400)
+    # In a worker thread: dispatch's database calls never block the loop carrying live audio.
+    return await run_in_threadpool(_run, request, body)
+
+
+def _run(request: Request, body: dict[str, Any]) -> JSONResponse:
     name = body.get("next_action")
     tracker = body.get("tracker")
     if not isinstance(name, str) or not isinstance(tracker, dict):
@@ -80,6 +114,7 @@ def run_action(request: Request, body: dict[str, Any]) -> JSONResponse:
         dispatch=services.dispatch,
         emergency_number=services.settings.emergency_number,
     )
+    bind_call_sid(turn.sender_id)  # Rasa's sender is the call: its sid on this worker's lines
     action = find_action(name, turn)
     if action is None:
         return _rejection(name, f"unknown action {name!r}", 404)

@@ -79,10 +79,6 @@ class Turn:
     def call_sid(self) -> str:
         return str(self.metadata.get("call_sid") or self.sender_id)
 
-    @property
-    def caller_number(self) -> str | None:
-        return self.metadata.get("caller_number")
-
     def caller_words(self) -> list[str]:
         """Everything the caller said on this call, in order (keypad and events left out)."""
         return [

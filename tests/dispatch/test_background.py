@@ -7,6 +7,7 @@ import asyncio
 
 from dispatch.background import DispatchWorkers
 from dispatch.contract import ComplaintReport
+from tests.dispatch.test_filing import answered
 
 
 async def test_workers_send_the_outbox_and_stop(service, sms) -> None:
@@ -19,7 +20,9 @@ async def test_workers_send_the_outbox_and_stop(service, sms) -> None:
         await asyncio.sleep(0.2)  # the first rounds found nothing to do
         filed = await asyncio.to_thread(
             service.file_complaint,
-            ComplaintReport(kind="noise", location="Elm Street", caller_number="+15185550987"),
+            ComplaintReport(
+                kind="noise", location="Elm Street", call_sid=answered(service, "CAbg")
+            ),
         )
         # The filing woke the sender; the 60 s poll interval is not waited for.
         for _ in range(100):

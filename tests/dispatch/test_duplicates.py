@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from dispatch.contract import ComplaintReport
 from dispatch.duplicates import distance_m
-from tests.dispatch.test_filing import staff_id
+from tests.dispatch.test_filing import answered, staff_id
 
 
 def report(
@@ -21,7 +21,10 @@ def test_same_kind_same_place_is_linked(service, clock, sms) -> None:
     first = service.file_complaint(report(details={"light_count": "two"}))
     clock.advance(minutes=30)
     second = service.file_complaint(
-        report(location="5th Avenue & Main Street", caller_number="+15185550444")
+        report(
+            location="5th Avenue & Main Street",
+            call_sid=answered(service, "CAsecond", "+15185550444"),
+        )
     )
     assert second.duplicate_of == first.number and second.number != first.number
     assert second.status == "duplicate"

@@ -14,6 +14,13 @@ from dispatch.service import InvalidTransition, TicketNotFound, UnknownStaff
 from tests.dispatch.conftest import city_time
 
 CALLER = "+15185550987"
+NOISE_SID = "CA" + "1" * 32
+
+
+def answered(service, sid: str = NOISE_SID, number: str = CALLER) -> str:
+    """The call's record, as Twilio's signed webhook opens it: SMS go only to its From."""
+    service.open_call(CallStart(call_sid=sid, caller_number=number, started_at=service.clock()))
+    return sid
 
 
 def noise(**overrides: object) -> ComplaintReport:
@@ -81,7 +88,7 @@ def test_component_failure_is_kept_for_triage(service, sms) -> None:
     filed = service.file_complaint(
         ComplaintReport(
             kind=None,
-            caller_number=CALLER,
+            call_sid=answered(service),
             needs_triage=True,
             triage_reason="dialogue server unavailable",
             transcript="there's water everywhere on river road",
@@ -114,7 +121,7 @@ def test_when_everything_else_fails_a_bare_triage_ticket_is_kept(service, engine
     with engine.begin() as connection:
         connection.execute(text("UPDATE department SET code = code || '_off'"))
     try:
-        filed = service.file_complaint(noise())
+        filed = service.file_complaint(noise(call_sid=answered(service)))
         ticket = service.get_ticket(filed.number)
     finally:
         with engine.begin() as connection:
@@ -141,7 +148,7 @@ def test_a_retried_file_action_on_the_same_call_files_once(service) -> None:
 
 
 def test_every_change_is_in_the_audit_trail(service, clock) -> None:
-    filed = service.file_complaint(noise())
+    filed = service.file_complaint(noise(call_sid=answered(service)))
     haddad, garcia = staff_id(service, "ce.haddad"), staff_id(service, "sup.garcia")
 
     clock.advance(minutes=3)

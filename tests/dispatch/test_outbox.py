@@ -8,13 +8,13 @@ from datetime import timedelta
 from dispatch.outbox import MAX_ATTEMPTS, backoff
 from dispatch.service import DispatchService
 from tests.dispatch.conftest import RecordingSms
-from tests.dispatch.test_filing import CALLER, noise
+from tests.dispatch.test_filing import CALLER, answered, noise
 
 
 def test_failing_sender_then_a_working_one(engine, settings_for, clock) -> None:
     down = RecordingSms(failures=10**6)
     service = DispatchService(engine, settings_for(), sms=down, clock=clock)
-    filed = service.file_complaint(noise())  # filed regardless of SMS
+    filed = service.file_complaint(noise(call_sid=answered(service)))  # filed regardless of SMS
     assert service.find_ticket(filed.number) is not None
 
     report = service.deliver_outbox()

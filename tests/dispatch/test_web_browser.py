@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from dispatch.contract import CallEnd, CallStart, ComplaintReport, TurnRecord
 from dispatch.db import make_engine
@@ -69,7 +69,24 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+# What the pages' Content-Security-Policy blocked (Chromium says so on the console).
+CSP_VIOLATIONS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, CSP_VIOLATIONS
+
+
+def _watch_csp(message: ConsoleMessage) -> None:
+    if "Content Security Policy" in message.text:
+        CSP_VIOLATIONS.append(message.text)
+
+
 def sign_in(page: Page, site: Site, username: str) -> None:
+    page.on("console", _watch_csp)
     page.goto(f"{site.url}/inbox")
     assert "/signin" in page.url  # anonymous: sent to sign in first
     page.fill("#username", username)

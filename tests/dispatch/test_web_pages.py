@@ -11,19 +11,31 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 from typer.testing import CliRunner
 
 from dispatch.auth import SESSION_COOKIE, token_hash
 from dispatch.contract import CallEnd, CallStart, ComplaintReport, TurnRecord
 from dispatch.models import ApiKey, DutyShift, Staff
 from dispatch.service import DispatchService
+from dispatch.throttle import SignInFailure
 from tests.dispatch.conftest import ManualClock
-from tests.dispatch.web_support import PASSWORD, add_staff, bearer, build_app
+from tests.dispatch.web_support import (
+    PASSWORD,
+    add_staff,
+    bearer,
+    build_app,
+    csrf_token,
+    post_signin,
+)
 
 
 @pytest.fixture
 def app(service: DispatchService) -> FastAPI:
+    # The module's database is shared by its tests; so would be their failed sign-ins.
+    with Session(service.engine) as session:
+        session.exec(delete(SignInFailure))
+        session.commit()
     return build_app(service)
 
 
@@ -32,13 +44,12 @@ def browser(app: FastAPI) -> TestClient:
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    response = client.post("/signin", data={"username": username, "password": password})
+    response = post_signin(client, username=username, password=password)
     assert response.status_code == 303, response.text
     assert SESSION_COOKIE in response.cookies
 
 
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+csrf = csrf_token
 
 
 def file(service: DispatchService, kind: str, location: str, **extra: object) -> str:
@@ -107,13 +118,11 @@ def test_sign_in_and_out(app: FastAPI, service: DispatchService) -> None:
     client = browser(app)
     page = client.get("/signin?next=/inbox")
     assert page.status_code == 200 and 'name="password"' in page.text
-    wrong = client.post("/signin", data={"username": "web.parking", "password": "nope"})
+    wrong = post_signin(client, username="web.parking", password="nope")
     assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
-    assert client.post("/signin", data={"username": "ghost", "password": "x"}).status_code == 401
+    assert post_signin(client, username="ghost", password="x").status_code == 401
 
-    done = client.post(
-        "/signin", data={"username": "web.parking", "password": PASSWORD, "next": "/tickets/1"}
-    )
+    done = post_signin(client, username="web.parking", password=PASSWORD, next="/tickets/1")
     assert done.headers["location"] == "/tickets/1"
     inbox = client.get("/inbox")
     assert inbox.status_code == 200 and "Inbox" in inbox.text
@@ -127,9 +136,7 @@ def test_no_open_redirect_after_sign_in(app: FastAPI, service: DispatchService) 
     add_staff(service.engine, "web.parking", department="parking")
     client = browser(app)
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        response = client.post(
-            "/signin", data={"username": "web.parking", "password": PASSWORD, "next": target}
-        )
+        response = post_signin(client, username="web.parking", password=PASSWORD, next=target)
         assert response.headers["location"] == "/inbox"
 
 
@@ -440,21 +447,20 @@ def test_charts_escape_labels_and_count_in_whole_numbers() -> None:
     assert ticks == ["0", "1", "2", "3", "4"]
 
 
-def test_password_guessing_is_throttled(app: FastAPI, service: DispatchService) -> None:
-    from dispatch.auth import sign_in_throttle
-
+def test_password_guessing_is_throttled(
+    app: FastAPI, service: DispatchService, clock: ManualClock
+) -> None:
     add_staff(service.engine, "web.guessed", department="parking")
     client = browser(app)
-    try:
-        for _ in range(sign_in_throttle.limit):
-            wrong = client.post("/signin", data={"username": "web.guessed", "password": "guess"})
-            assert wrong.status_code == 401
-        right = client.post("/signin", data={"username": "web.guessed", "password": PASSWORD})
-        assert right.status_code == 429 and "Too many wrong passwords" in right.text
-        assert SESSION_COOKIE not in right.cookies
-    finally:
-        sign_in_throttle.succeeded("web.guessed")
-    sign_in(client, "web.guessed")
+    for _ in range(service.settings.signin_failures_per_user):
+        wrong = post_signin(client, username="web.guessed", password="guess")
+        assert wrong.status_code == 401
+    right = post_signin(client, username="web.guessed", password=PASSWORD)
+    assert right.status_code == 429 and "Too many wrong passwords" in right.text
+    assert 0 < int(right.headers["retry-after"]) <= 15 * 60
+    assert SESSION_COOKIE not in right.cookies
+    clock.advance(minutes=service.settings.signin_window_minutes, seconds=1)
+    sign_in(client, "web.guessed")  # the window has passed
 
 
 def test_old_password_hashes_are_upgraded_at_sign_in(

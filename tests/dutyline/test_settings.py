@@ -42,7 +42,11 @@ def test_signing_token_without_an_account() -> None:
     real = Settings(_env_file=None, twilio_account_sid="AC1", twilio_auth_token="tok")  # type: ignore[call-arg]
     assert real.signing_token == "tok" and real.twilio_configured
     prod = Settings(  # type: ignore[call-arg]
-        _env_file=None, environment="production", secret_key="k" * 20, public_url="https://x.gov"
+        _env_file=None,
+        environment="production",
+        secret_key="k" * 20,
+        public_url="https://x.gov",
+        action_token="t" * 32,
     )
     with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
         _ = prod.signing_token

@@ -37,7 +37,8 @@ def client(migrated_settings: Settings, dispatch: DispatchService) -> TestClient
     app = FastAPI()
     app.state.services = SimpleNamespace(settings=migrated_settings, dispatch=dispatch)
     app.include_router(router)
-    return TestClient(app)
+    token = migrated_settings.action_token_value  # what Rasa's endpoints file carries
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 def user(text: str, intent: str, confidence: float = 0.99) -> dict[str, Any]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import yaml
 
+from dispatch.contract import CallStart
 from nlu.client import RasaDialogue
 from nlu.contract import BotReply
 
@@ -193,6 +195,10 @@ async def test_every_kind_is_filed(
     stack: Any, dialogue: RasaDialogue, questions: dict[str, tuple[str, str]], kind: str
 ) -> None:
     call = Call(dialogue)
+    # The record Twilio's signed webhook opens: the ticket's number comes from it.
+    stack.services.dispatch.open_call(
+        CallStart(call_sid=call.sid, caller_number="+15550001234", started_at=datetime.now(UTC))
+    )
     number, asked = await report(call, questions, kind)
     _, _, already_given, place = SCRIPTS[kind]
     assert not asked & already_given, f"asked again for {asked & already_given}"

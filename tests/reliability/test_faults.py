@@ -173,7 +173,7 @@ class _TwilioDown:
         self.attempts.append("hang_up")
         raise ConnectionError("api.twilio.com: 503 Service Unavailable (test)")
 
-    def transfer(self, call_sid: str, to: str) -> None:
+    def transfer(self, call_sid: str, to: str, caller: str | None = None) -> None:
         self.attempts.append("transfer")
         raise ConnectionError("api.twilio.com: 503 Service Unavailable (test)")
 

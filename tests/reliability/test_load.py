@@ -44,6 +44,7 @@ def _app_process(settings: Any, log: Path) -> subprocess.Popen[bytes]:
         "DUTYLINE_RECORDINGS_DIR": str(settings.recordings_dir),
         "DUTYLINE_RASA_URL": settings.rasa_url,
         "DUTYLINE_ACTION_SERVER_URL": f"http://127.0.0.1:{settings.port}",
+        "DUTYLINE_ACTION_TOKEN": settings.action_token_value,  # what start_rasa gave Rasa
     }
     command = [
         sys.executable, "-m", "uvicorn", "dutyline.app:create_app", "--factory",

@@ -166,7 +166,8 @@ async def test_transfer_to_the_officer_goes_through_call_control(telephony_app) 
     line.speak(caller("Please let me talk to an officer."))
     await wait_until(lambda: line.closed.is_set(), timeout=40)
     [transfer] = telephony_app.call_control.actions("transfer", line.call_sid)
-    assert transfer["to"] == "+15555550999" and "<Dial>+15555550999</Dial>" in transfer["twiml"]
+    assert transfer["to"] == "+15555550999" and ">+15555550999</Dial>" in transfer["twiml"]
+    assert 'timeout="25"' in transfer["twiml"] and 'callerId="+15555550123"' in transfer["twiml"]
     await wait_until(lambda: telephony_app.dispatch.closed)
     assert telephony_app.dispatch.closed[0].outcome == "transferred"
 

@@ -62,6 +62,7 @@ async def test_off_in_production(tmp_path) -> None:
         "environment": "production",
         "public_url": "https://line.example.org",
         "secret_key": "a-real-secret-for-this-test",
+        "action_token": "a-real-action-token-for-this-test",
         "twilio_auth_token": "token",
         "twilio_account_sid": "AC0",
     }

@@ -1,0 +1,1 @@
+"""Issue 10: each door tried as an attacker would."""
