@@ -8,6 +8,8 @@ COPY dutyline dutyline
 COPY voice voice
 COPY nlu nlu
 COPY dispatch dispatch
+# The simulator and benchmarks: `dutyline call` and `dutyline bench` work in the image too.
+COPY callbench callbench
 COPY alembic.ini ./
 # The city's departments, roster and kinds; the installed app reads data/ and models/ in
 # its working directory (the wheel's bundled data/ only when there is none).

@@ -29,9 +29,11 @@ def textable(number: str | None) -> str | None:
 
 
 def reported_caller(report: ComplaintReport, call: Call | None) -> str | None:
-    """The caller number a new ticket keeps: the call record's for a phone report."""
-    if report.channel == "phone":
-        return call.caller_number if call is not None else None
+    """The caller number a new ticket keeps, for staff to call back: the call record's for a
+    phone report; the reported one when there is no record (the database was away when the
+    call came in), shown to staff but never texted (see `caller_of`)."""
+    if report.channel == "phone" and call is not None:
+        return call.caller_number
     return report.caller_number
 
 

@@ -17,7 +17,7 @@ from dispatch import auth
 from dispatch.db import make_engine
 from dispatch.models import Department, Staff, StaffRole
 from dispatch.open311 import keys
-from dutyline.settings import get_settings
+from dispatch.settings import DispatchSettings
 
 user_app = typer.Typer(no_args_is_help=True, help="Staff accounts (officers, supervisors, admins).")
 apikey_app = typer.Typer(no_args_is_help=True, help="Open311 API keys for partner apps.")
@@ -27,7 +27,7 @@ ROLES = [role.value for role in StaffRole]
 
 
 def _session() -> Session:
-    return Session(make_engine(get_settings().database_url), expire_on_commit=False)
+    return Session(make_engine(DispatchSettings().database_url), expire_on_commit=False)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -1,5 +1,6 @@
 """Duplicate reports: the same kind at the same or a nearby place, while the first
-report is still open and recent, is linked to it rather than worked twice."""
+report is still open and recent, is linked to it rather than worked twice: the
+original gets a note of the new report, and both tickets' trails say so."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from dispatch.models import OPEN_STATUSES, Ticket
+from dispatch.audit import record_event
+from dispatch.models import OPEN_STATUSES, Ticket, TicketNote
 
 EARTH_RADIUS_M = 6_371_000.0
 
@@ -56,3 +58,41 @@ def find_original(
         ):
             return ticket
     return None
+
+
+def link_to_original(
+    session: Session, *, ticket: Ticket, original: Ticket, at: datetime, actor: str
+) -> None:
+    """Record `ticket` as a further report of `original` (its status is set by the caller)."""
+    record_event(
+        session,
+        ticket_id=ticket.id,
+        action="duplicate_linked",
+        at=at,
+        actor=actor,
+        field="duplicate_of",
+        new_value=original.number,
+    )
+    said = ticket.location_text or "same place"
+    extra = "; ".join(f"{k}: {v}" for k, v in ticket.details.items() if v)
+    session.add(
+        TicketNote(
+            ticket_id=original.id,
+            author="system",
+            body=f"Reported again as {ticket.number} ({ticket.channel}) at {said}"
+            + (f". {extra}" if extra else "")
+            + (f". {ticket.description}" if ticket.description else ""),
+            created_at=at,
+        )
+    )
+    record_event(
+        session,
+        ticket_id=original.id,
+        action="duplicate_added",
+        at=at,
+        actor=actor,
+        field="duplicates",
+        new_value=ticket.number,
+    )
+    original.updated_at = at
+    session.add(original)

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from dispatch.audit import record_event
 from dispatch.db import session_scope
-from dispatch.models import Department, Escalation, Staff, Ticket, TicketEvent, TicketStatus
+from dispatch.models import Department, Escalation, Staff, Ticket, TicketStatus
 from dispatch.outbox import enqueue, officer_sms
 from dispatch.routing import Target, duty_supervisor
 
@@ -107,14 +108,12 @@ def _escalate_one(engine: Engine, escalation_id: int, now: datetime, minutes: in
         if index >= len(chain):
             row.stopped_at, row.stop_reason, row.due_at = now, "exhausted", None
             session.add(row)
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id,
-                    at=now,
-                    actor="system",
-                    action="escalation_exhausted",
-                    detail="nobody left to escalate to; the ticket stays with its assignee",
-                )
+            record_event(
+                session,
+                ticket_id=ticket.id,
+                action="escalation_exhausted",
+                at=now,
+                detail="nobody left to escalate to; the ticket stays with its assignee",
             )
             return 0
         target = chain[index]
@@ -128,18 +127,15 @@ def _escalate_one(engine: Engine, escalation_id: int, now: datetime, minutes: in
         row.step = index + 1
         row.due_at = now + timedelta(minutes=minutes)
         session.add(row)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=now,
-                staff_id=None,
-                actor="system",
-                action="escalated",
-                field="assigned",
-                old_value=before,
-                new_value=target.name,
-                detail=f"not acknowledged in {minutes} min; step {row.step} ({target.reason})",
-            )
+        record_event(
+            session,
+            ticket_id=ticket.id,
+            action="escalated",
+            at=now,
+            field="assigned",
+            old_value=before,
+            new_value=target.name,
+            detail=f"not acknowledged in {minutes} min; step {row.step} ({target.reason})",
         )
         enqueue(
             session,

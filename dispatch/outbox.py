@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, or_, text, update
 from sqlmodel import Session, col, select
 
+from dispatch.audit import record_event
 from dispatch.contract import SmsSender, mask_phone
 from dispatch.db import session_scope
-from dispatch.models import Notification, TicketEvent
+from dispatch.models import Notification
 from dispatch.sms_consent import opted_out
 
 log = logging.getLogger("dutyline.dispatch.outbox")
@@ -207,14 +208,12 @@ def _suppress(session: Session, row: Notification, now: datetime, reason: str) -
     row.next_attempt_at = now
     session.add(row)
     if row.ticket_id is not None:
-        session.add(
-            TicketEvent(
-                ticket_id=row.ticket_id,
-                at=now,
-                actor="system",
-                action="notification_suppressed",
-                detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} not sent: {reason}",
-            )
+        record_event(
+            session,
+            ticket_id=row.ticket_id,
+            action="notification_suppressed",
+            at=now,
+            detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} not sent: {reason}",
         )
     log.warning("SMS %s to %s not sent: %s", row.id, mask_phone(row.to_number), reason)
 
@@ -229,15 +228,13 @@ def _record_failure(engine: Engine, claimed: Notification, now: datetime, exc: E
         if row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
             if row.ticket_id is not None:
-                session.add(
-                    TicketEvent(
-                        ticket_id=row.ticket_id,
-                        at=now,
-                        actor="system",
-                        action="notification_failed",
-                        detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} gave up "
-                        f"after {row.attempts} attempts: {error}",
-                    )
+                record_event(
+                    session,
+                    ticket_id=row.ticket_id,
+                    action="notification_failed",
+                    at=now,
+                    detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} gave up "
+                    f"after {row.attempts} attempts: {error}",
                 )
             log.error("SMS %s to %s failed for good: %s", row.id, mask_phone(row.to_number), error)
         else:

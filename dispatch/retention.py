@@ -1,5 +1,5 @@
 """Privacy: every copy of what a caller said, and of their number, goes after
-Settings.retention_days.
+DispatchSettings.retention_days.
 
 What the purge reaches, past the retention period:
 - calls: the recording (file), the caller's number, every turn's words;
@@ -26,12 +26,13 @@ import redis
 from sqlalchemy import Engine, delete, or_, update
 from sqlmodel import Session, col, select
 
+from dispatch.audit import record_event
 from dispatch.db import session_scope
-from dispatch.models import Call, Notification, Ticket, TicketEvent, TicketNote, Turn
+from dispatch.models import Call, Notification, Ticket, TicketNote, Turn
 from dispatch.open311.requests import CONTACT_FIELDS
+from dispatch.settings import DispatchSettings
 from dispatch.sms_consent import SmsConsent
 from dispatch.tracker_store import RedisTrackerStore
-from dutyline.settings import Settings
 
 log = logging.getLogger("dutyline.dispatch.retention")
 
@@ -62,7 +63,7 @@ class PurgeReport:
         return any(v for k, v in vars(self).items() if k != "tracker_store")
 
 
-def purge_with_settings(engine: Engine, settings: Settings, now: datetime) -> PurgeReport:
+def purge_with_settings(engine: Engine, settings: DispatchSettings, now: datetime) -> PurgeReport:
     store = None
     if settings.rasa_tracker_redis_url:
         store = RedisTrackerStore(settings.rasa_tracker_redis_url, settings.rasa_tracker_key_prefix)
@@ -177,16 +178,13 @@ def _purge_tickets(
         if not removed:
             continue
         session.add(ticket)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=now,
-                actor="system",
-                action="transcript_purged",
-                field="transcript",
-                detail=f"retention: {', '.join(removed)} removed "
-                f"(older than {retention_days} days)",
-            )
+        record_event(
+            session,
+            ticket_id=ticket.id,
+            action="transcript_purged",
+            at=now,
+            field="transcript",
+            detail=f"retention: {', '.join(removed)} removed (older than {retention_days} days)",
         )
         report.tickets += 1
 

@@ -24,6 +24,7 @@ from voice.call_control import CallControl, make_call_control
 from voice.prompts import warm
 from voice.routes import router as voice_router
 from voice.sms_routes import router as sms_router
+from voice.softphone import router as softphone_router
 from voice.speech import SpeechModels
 
 log = logging.getLogger("dutyline")
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(voice_router)
     app.include_router(sms_router)  # STOP/START/HELP texted to the line
+    app.include_router(softphone_router)  # the demo page; off in production
     app.include_router(actions_router)
     for router in dispatch_routers:
         app.include_router(router)

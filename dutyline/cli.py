@@ -20,17 +20,18 @@ def _mount() -> None:
     # Each package owns its commands; they are mounted here, the only place that knows all.
     from dispatch.cli import apikey_app, user_app
     from nlu.cli import app as nlu_app
-    from voice.cli import CallCommand, call
 
     app.add_typer(user_app, name="user", help="Staff accounts (officers, supervisors, admins).")
     app.add_typer(apikey_app, name="apikey", help="Open311 API keys for partner apps.")
     app.add_typer(nlu_app, name="nlu", help="The dialogue model: held-out report.")
+    # The tools (callbench/) are the CLI's alone; the app never imports them.
+    from callbench.bench_cli import app as bench_app
+    from callbench.call_cli import CallCommand, call
+
     # CallCommand keeps --say/--audio/--press turns in command-line order.
     app.command(
         "call", cls=CallCommand, help="Place a simulated phone call against a running dutyline."
     )(call)
-    from dutyline.bench.cli import app as bench_app
-
     app.add_typer(bench_app, name="bench", help="Benchmarks: latency and accuracy figures.")
 
 

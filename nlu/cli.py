@@ -21,9 +21,9 @@ def report(
     fail_under: float = typer.Option(0.0, help="Exit 1 when intent accuracy is below this."),
 ) -> None:
     """Score the running model on the held-out set: intents, entities, confusions."""
-    from dutyline.settings import get_settings
+    from nlu.settings import DialogueSettings
 
-    settings = get_settings()
+    settings = DialogueSettings()
     result = evaluate(rasa_url or settings.rasa_url, locale or settings.locale)
     typer.echo(result.render())
     if result.intent_accuracy < fail_under:

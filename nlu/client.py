@@ -2,30 +2,39 @@
 
 Rasa's REST channel answers a list of messages, each with `text` or `custom`
 (a response with both arrives as two messages); a `custom` payload is call
-control for the reply it follows. Anything that stops a turn from getting an
-answer (refused connection, timeout, a 5xx, a body that is not the list we
-expect) is DialogueUnavailable, so voice/ can keep the caller's words.
+control (nlu.contract.ReplyControl) for the reply it follows. Anything that stops
+a turn from getting an answer (refused connection, timeout, a 5xx, a body that is
+not the list we expect, control we do not know) is DialogueUnavailable, so voice/
+can keep the caller's words.
 
 Before a sentence reaches the intent model it passes the emergency safety net
 (nlu/emergency.py): words of danger go to Rasa as the emergency intent itself.
+
+The REST channel does not say how it read a message. Each caller message carries a
+`message_id` in its metadata; `understood` finds that message in the tracker afterwards,
+off the reply's path (a tracker read takes a few milliseconds; a second parse would cost
+the NLU model's time on the same cores as the reply).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections import OrderedDict
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from nlu.contract import BotReply, DialogueUnavailable
+from nlu.contract import BotReply, DialogueUnavailable, ReplyControl, Understanding
 from nlu.emergency import INTENT as EMERGENCY_INTENT
 from nlu.emergency import net_for
 
 log = logging.getLogger("dutyline.nlu.client")
-# Calls whose latest replies asked the emergency question, remembered for this many calls.
-_ASKED_KEPT = 2000
+# What is remembered per call (the emergency question was asked, the latest caller
+# message), for this many calls.
+_CALLS_KEPT = 2000
 
 
 class RasaDialogue:
@@ -34,6 +43,7 @@ class RasaDialogue:
         self.locale = locale
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
         self._asked_emergency: OrderedDict[str, str] = OrderedDict()  # call sid -> locale
+        self._latest: OrderedDict[str, str] = OrderedDict()  # call sid -> caller message id
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -56,11 +66,12 @@ class RasaDialogue:
             if rule is not None:
                 log.info("call %s: the emergency safety net caught %s", call_sid, rule)
                 message, meta["safety_net"] = f"/{EMERGENCY_INTENT}", rule
-        return await self._send(call_sid, message, meta)
+        return await self._send(call_sid, message, self._caller_message(call_sid, meta))
 
     async def keypad(self, call_sid: str, digits: str) -> list[BotReply]:
         payload = json.dumps({"digits": digits})
-        return await self._send(call_sid, f"/keypad{payload}", {"call_sid": call_sid})
+        meta = self._caller_message(call_sid, {"call_sid": call_sid})
+        return await self._send(call_sid, f"/keypad{payload}", meta)
 
     async def event(self, call_sid: str, name: str) -> list[BotReply]:
         if not name.replace("_", "").isalnum():
@@ -76,24 +87,41 @@ class RasaDialogue:
 
     # --- more than the protocol -----------------------------------------------------
 
-    async def last_intent(self, call_sid: str) -> tuple[str | None, float | None]:
-        """The intent and confidence of the caller's latest message, from the tracker.
+    def latest_message(self, call_sid: str) -> str | None:
+        return self._latest.get(call_sid)
 
-        Read from the events: the tracker's `latest_message` skips answers a form took.
-        """
+    async def understood(self, call_sid: str, message_id: str) -> Understanding:
+        """The intent and confidence Rasa read in one caller message, from the tracker's
+        events (its `latest_message` skips answers a form took, and may be a later one)."""
         try:
             response = await self._http.get(
                 f"/conversations/{call_sid}/tracker", params={"include_events": "ALL"}
             )
             response.raise_for_status()
-        except httpx.HTTPError as exc:
+            events = response.json().get("events") or []
+        except (httpx.HTTPError, ValueError) as exc:
             raise DialogueUnavailable(f"Rasa tracker for {call_sid}: {exc}") from exc
-        users = [e for e in response.json().get("events") or [] if e.get("event") == "user"]
-        if not users:
-            return None, None
-        intent = (users[-1].get("parse_data") or {}).get("intent") or {}
-        confidence = intent.get("confidence")
-        return intent.get("name"), float(confidence) if confidence is not None else None
+        for event in reversed(events):
+            if event.get("event") != "user":
+                continue
+            if (event.get("metadata") or {}).get("message_id") != message_id:
+                continue
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            confidence = intent.get("confidence")
+            return Understanding(
+                intent=intent.get("name"),
+                confidence=float(confidence) if confidence is not None else None,
+            )
+        return Understanding()
+
+    def _caller_message(self, call_sid: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Tag a caller message so `understood` can find it in the tracker later."""
+        message_id = uuid.uuid4().hex
+        self._latest[call_sid] = message_id
+        self._latest.move_to_end(call_sid)
+        while len(self._latest) > _CALLS_KEPT:
+            self._latest.popitem(last=False)
+        return {**metadata, "message_id": message_id}
 
     async def _send(self, call_sid: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
         body = {"sender": call_sid, "message": message, "metadata": metadata}
@@ -111,7 +139,10 @@ class RasaDialogue:
             raise DialogueUnavailable(f"Rasa answered something that is not JSON: {exc}") from exc
         if not isinstance(messages, list):
             raise DialogueUnavailable(f"Rasa answered {type(messages).__name__}, not a list")
-        replies = to_replies(messages)
+        try:
+            replies = to_replies(messages)
+        except ValidationError as exc:
+            raise DialogueUnavailable(f"Rasa sent call control we do not know: {exc}") from exc
         self._remember_question(call_sid, replies, str(metadata.get("locale") or self.locale))
         return replies
 
@@ -119,7 +150,7 @@ class RasaDialogue:
         net = net_for(locale)
         if any(net.asks(reply.text) for reply in replies):
             self._asked_emergency[call_sid] = locale
-            while len(self._asked_emergency) > _ASKED_KEPT:
+            while len(self._asked_emergency) > _CALLS_KEPT:
                 self._asked_emergency.popitem(last=False)
         else:
             self._asked_emergency.pop(call_sid, None)
@@ -134,7 +165,11 @@ def to_replies(messages: list[dict[str, Any]]) -> list[BotReply]:
         if text:
             replies.append(BotReply(text=text))
         if isinstance(custom, dict) and custom:
-            if not replies or (text is None and replies[-1].control.keys() & custom.keys()):
+            if not replies or (text is None and _set_keys(replies[-1].control) & custom.keys()):
                 replies.append(BotReply())
-            replies[-1].control.update(custom)
+            replies[-1].control = replies[-1].control.merged(custom)
     return replies
+
+
+def _set_keys(control: ReplyControl) -> set[str]:
+    return set(control.model_dump(exclude_defaults=True))

@@ -2,20 +2,69 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict
+
+
+class Outcome(StrEnum):
+    """What the dialogue says the call came to; the values of dispatch's CallOutcome that a
+    dialogue decides (abandoned, failed and in progress are the voice side's to know)."""
+
+    TICKET_FILED = "ticket_filed"
+    STATUS_CHECK = "status_check"
+    TRANSFERRED = "transferred"
+    VOICEMAIL = "voicemail"
+    EMERGENCY_REFERRED = "emergency_referred"
+    NO_INPUT = "no_input"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+class Expect(StrEnum):
+    """The kind of answer the bot's question expects next."""
+
+    DIGITS = "digits"  # collect keypad digits until '#' or a pause
+    YES_NO = "yes_no"
+
+
+class ReplyControl(BaseModel):
+    """What the voice side must do after speaking a reply (Rasa's `custom` payload).
+
+    An unknown key or value is refused here, not silently ignored on a live call.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    end_call: bool = False
+    transfer_to: str | None = None  # a phone number; the caller's number goes with it
+    ticket_number: str | None = None  # a ticket was filed on this call
+    outcome: Outcome | None = None
+    expect: Expect | None = None
+
+    @property
+    def ends_call(self) -> bool:
+        return self.end_call or bool(self.transfer_to)
+
+    def merged(self, custom: dict[str, Any]) -> ReplyControl:
+        return ReplyControl.model_validate({**self.model_dump(exclude_defaults=True), **custom})
+
+    def __bool__(self) -> bool:
+        return bool(self.model_dump(exclude_defaults=True))
 
 
 class BotReply(BaseModel):
-    """One reply from the dialogue: text to speak and/or call control.
-
-    `control` carries what the voice side must do after speaking, e.g.
-    {"end_call": true}, {"transfer_to": "+1555..."}, {"expect": "digits"}.
-    """
+    """One reply from the dialogue: text to speak and/or call control."""
 
     text: str | None = None
-    control: dict[str, Any] = Field(default_factory=dict)
+    control: ReplyControl = ReplyControl()
+
+
+class Understanding(BaseModel):
+    """How the dialogue read one caller message: its intent and the model's confidence."""
+
+    intent: str | None = None
+    confidence: float | None = None
 
 
 class DialogueUnavailable(RuntimeError):
@@ -39,6 +88,15 @@ class Dialogue(Protocol):
 
     async def event(self, call_sid: str, name: str) -> list[BotReply]:
         """A call event the dialogue reacts to: "no_input", "hangup"."""
+        ...
+
+    def latest_message(self, call_sid: str) -> str | None:
+        """The id of the call's latest caller message (said or keyed), to ask `understood`
+        about after the reply: read it right after `say` or `keypad` returned."""
+        ...
+
+    async def understood(self, call_sid: str, message_id: str) -> Understanding:
+        """How the dialogue read that message. Asked after the reply, never before it."""
         ...
 
     async def ready(self) -> bool: ...

@@ -21,7 +21,7 @@ from twilio.rest import Client
 
 from dispatch.contract import mask_phone
 from dispatch.privacy import mask_numbers
-from dutyline.settings import Settings
+from voice.settings import VoiceSettings
 from voice.transfers import DIAL_PATH, DialOptions, dial_twiml
 
 log = logging.getLogger("dutyline.voice.call_control")
@@ -117,7 +117,7 @@ class LocalCallControl:
                     handle.write(mask_numbers(json.dumps(entry)) + "\n")
 
 
-def dial_options(settings: Settings) -> DialOptions:
+def dial_options(settings: VoiceSettings) -> DialOptions:
     return DialOptions(
         ring_seconds=settings.transfer_ring_seconds,
         action_url=settings.public_url + DIAL_PATH,
@@ -126,7 +126,7 @@ def dial_options(settings: Settings) -> DialOptions:
     )
 
 
-def make_call_control(settings: Settings) -> CallControl:
+def make_call_control(settings: VoiceSettings) -> CallControl:
     if settings.twilio_configured:
         assert settings.twilio_account_sid and settings.twilio_auth_token
         return TwilioCallControl(

@@ -17,6 +17,14 @@ class Frame:
     """Base of every event."""
 
 
+class BadFrame(ValueError):
+    """A line message that is not a valid frame of its provider (logged and skipped)."""
+
+
+class UnhearableStream(BadFrame):
+    """The stream's audio is in a format we cannot hear: the stream must be closed."""
+
+
 # --- from the line -------------------------------------------------------------
 
 

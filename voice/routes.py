@@ -10,47 +10,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
-from starlette.datastructures import FormData
-from twilio.request_validator import (
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
-    RequestValidator,
-    get_signature_algorithm,
-)
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from dispatch.contract import CallEnd, CallStart, FilingDeferred
 from dispatch.logcontext import bind_call_sid
-from voice.call_session import CallRegistry, CallState
-from voice.frames import CallStarted, Frame
-from voice.pipeline import CallPipeline
-from voice.softphone import router as softphone_router
+from voice.call_session import CallState
+from voice.media_stream import registry_of, serve_stream
 from voice.transfers import DIAL_PATH, VOICEMAIL_PATH, after_dial, voicemail_report, voicemail_saved
-from voice.twilio_serializer import BadFrame, TwilioSerializer, UnhearableStream
+from voice.twilio_serializer import TwilioSerializer
+from voice.twilio_signature import signature_valid, signed_form
 
 log = logging.getLogger("dutyline.voice.routes")
 
 router = APIRouter(tags=["telephony"])
-router.include_router(softphone_router)
 
 VOICE_PATH = "/twilio/voice"
 STREAM_PATH = "/twilio/stream"
 STATUS_PATH = "/twilio/status"
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-
-
-def registry_of(app: Any) -> CallRegistry:
-    """The app's live calls (one registry per app, made on first use)."""
-    registry = getattr(app.state, "voice_calls", None)
-    if registry is None:
-        registry = app.state.voice_calls = CallRegistry()
-    return registry
 
 
 def stream_url(public_url: str) -> str:
@@ -59,42 +41,13 @@ def stream_url(public_url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{STREAM_PATH}"
 
 
-def signature_valid(
-    token: str, url: str, params: Mapping[str, Any] | FormData, headers: Mapping[str, str]
-) -> bool:
-    signature = headers.get(SIGNATURE_HEADER)
-    if not signature:
-        return False
-    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(token).validate(url, params, signature, algorithm)
-
-
-async def _signed_form(request: Request) -> FormData | None:
-    """The request's form if Twilio signed it; None (and a log line) if not."""
-    settings = request.app.state.services.settings
-    form = await request.form()
-    url = settings.public_url + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    if signature_valid(settings.signing_token, url, form, request.headers):
-        return form
-    log.warning(
-        "refused %s from %s: %s X-Twilio-Signature (checked against %s)",
-        request.url.path,
-        request.client.host if request.client else "?",
-        "bad" if SIGNATURE_HEADER in request.headers else "no",
-        url,
-    )
-    return None
-
-
 def _xml(twiml: VoiceResponse) -> Response:
     return Response(str(twiml), media_type="application/xml")
 
 
 @router.post(VOICE_PATH)
 async def incoming_call(request: Request) -> Response:
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     services = request.app.state.services
@@ -138,7 +91,7 @@ async def incoming_call(request: Request) -> Response:
 
 @router.post(STATUS_PATH)
 async def call_status(request: Request) -> Response:
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     services = request.app.state.services
@@ -173,7 +126,7 @@ def _voicemails_filed(app: Any) -> OrderedDict[str, str | None]:
 @router.post(DIAL_PATH)
 async def transfer_ended(request: Request) -> Response:
     """<Dial>'s action callback: how the transfer ended, and what the caller hears next."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     settings = request.app.state.services.settings
@@ -193,7 +146,7 @@ async def transfer_ended(request: Request) -> Response:
 @router.post(VOICEMAIL_PATH)
 async def voicemail_left(request: Request) -> Response:
     """<Record>'s action (or the redirect after it when nothing was said): file the ticket."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     services = request.app.state.services
@@ -253,83 +206,4 @@ async def media_stream(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accept: the upgrade gets HTTP 403
         return
     await websocket.accept()
-    await serve_stream(websocket)
-
-
-async def serve_stream(websocket: WebSocket, *, expect_call_sid: str | None = None) -> None:
-    """Run one call over an accepted WebSocket speaking Twilio's Media Stream protocol.
-
-    `expect_call_sid`: the only call sid this stream may start (the softphone's token).
-    """
-    services = websocket.app.state.services
-    serializer = TwilioSerializer()
-    lock = asyncio.Lock()
-    line_open = True
-
-    async def send(frame: Frame) -> None:
-        nonlocal line_open
-        if not line_open:
-            return
-        message = serializer.serialize(frame)
-        async with lock:
-            try:
-                await websocket.send_text(message)
-            except Exception:  # the caller is gone; the reader will see it
-                line_open = False
-
-    async def close() -> None:
-        nonlocal line_open
-        if line_open:
-            line_open = False
-            try:
-                await websocket.close()
-            except Exception as error:
-                log.debug("closing the stream: %s", error)
-
-    pipeline = CallPipeline(services, send, close, registry_of(websocket.app))
-    await pipeline.run(_frames(websocket, serializer, pipeline, expect_call_sid))
-    await close()
-
-
-async def _frames(
-    websocket: WebSocket,
-    serializer: TwilioSerializer,
-    pipeline: CallPipeline,
-    expect_call_sid: str | None = None,
-) -> AsyncIterator[Frame]:
-    """The line's messages as frames, until it closes or the call ends. Bad frames are skipped."""
-    ended = asyncio.ensure_future(pipeline.closed.wait())
-    try:
-        while True:
-            receiving = asyncio.ensure_future(websocket.receive())
-            await asyncio.wait({receiving, ended}, return_when=asyncio.FIRST_COMPLETED)
-            if not receiving.done():
-                receiving.cancel()
-                return
-            try:
-                message = receiving.result()
-            except Exception as error:  # the connection broke
-                log.info("call %s: the stream broke: %s", serializer.call_sid or "?", error)
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("text")
-            if data is None:
-                data = message.get("bytes") or b""
-            try:
-                frame = serializer.deserialize(data)
-            except UnhearableStream as error:
-                # Closing makes Twilio end the call, instead of leaving the caller in dead air.
-                log.error("call %s: closing the stream: %s", serializer.call_sid or "?", error)
-                return
-            except BadFrame as error:
-                pipeline.session.bad_frames += 1
-                log.warning("call %s: skipped a bad frame: %s", serializer.call_sid or "?", error)
-                continue
-            if isinstance(frame, CallStarted) and expect_call_sid not in (None, frame.call_sid):
-                log.warning("refused a stream starting call %s (not its token's)", frame.call_sid)
-                return
-            if frame is not None:
-                yield frame
-    finally:
-        ended.cancel()
+    await serve_stream(websocket, TwilioSerializer())

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatch.contract import InboundSms
-from voice.routes import _signed_form
+from voice.twilio_signature import signed_form
 
 log = logging.getLogger("dutyline.voice.sms")
 
@@ -27,7 +27,7 @@ SMS_PATH = "/twilio/sms"
 
 @router.post(SMS_PATH)
 async def incoming_sms(request: Request) -> Response:
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     sender = str(form.get("From") or "").strip()

@@ -1,8 +1,8 @@
 """The speech models a running line needs, loaded once and shared by all calls.
 
 `SpeechModels(settings).load()` loads the Silero VAD, one recognizer per locale
-(`Settings.asr_models`, e.g. {"en": "whisper:tiny.en", "ko": "vosk:ko"}) and the
-Piper voice, all from `Settings.models_dir`. Nothing is downloaded: a missing
+(`VoiceSettings.asr_models`, e.g. {"en": "whisper:tiny.en", "ko": "vosk:ko"}) and the
+Piper voice, all from `VoiceSettings.models_dir`. Nothing is downloaded: a missing
 file raises `ModelMissingError` naming `dutyline setup`.
 
 Everything handed out is shared and read-only; inference is blocking, so run it
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dutyline.settings import Settings
 from voice.codec import Resampler
 from voice.piper_synthesizer import PiperSynthesizer
+from voice.settings import VoiceSettings
 from voice.stages import PHONE_RATE, Synthesizer, Transcriber
 from voice.turn import EndOfTurn
 from voice.vad import SileroVadAnalyzer, SileroVadModel, VadParams
@@ -107,7 +107,7 @@ class PromptCache:
 class SpeechModels:
     """Loads and hands out the shared speech models. Thread-safe."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: VoiceSettings) -> None:
         self.settings = settings
         self.models_dir = Path(settings.models_dir)
         self._lock = threading.Lock()
@@ -267,5 +267,5 @@ class SpeechModels:
         return SileroVadAnalyzer(self._vad, params)
 
     def new_end_of_turn(self, **overrides: float) -> EndOfTurn:
-        """A fresh per-call end-of-turn detector using Settings.end_of_turn_silence_ms."""
+        """A fresh per-call end-of-turn detector using VoiceSettings.end_of_turn_silence_ms."""
         return EndOfTurn.from_settings(self.settings, **overrides)

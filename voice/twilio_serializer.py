@@ -13,6 +13,7 @@ from typing import Any
 
 from voice.codec import ulaw_decode, ulaw_encode
 from voice.frames import (
+    BadFrame,
     BotAudio,
     CallerAudio,
     CallStarted,
@@ -23,6 +24,7 @@ from voice.frames import (
     MarkPlayed,
     PlaybackMark,
     StreamConnected,
+    UnhearableStream,
 )
 
 MAX_MESSAGE_CHARS = 64 * 1024  # Twilio's frames are ~300 characters; anything huge is not Twilio
@@ -30,12 +32,7 @@ MAX_MEDIA_BYTES = 8000  # one second of mu-law; Twilio sends 160 bytes (20 ms)
 KEYPAD_DIGITS = frozenset("0123456789*#")
 
 
-class BadFrame(ValueError):
-    """A message that is not a valid Twilio Media Stream frame (logged and skipped)."""
-
-
-class UnhearableStream(BadFrame):
-    """The stream's audio is in a format we cannot hear: the stream must be closed."""
+__all__ = ["BadFrame", "TwilioSerializer", "UnhearableStream"]
 
 
 class TwilioSerializer:

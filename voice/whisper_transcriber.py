@@ -5,7 +5,7 @@ of `WhisperModel.transcribe` for two reasons:
 - the encoder window: faster-whisper always pads the mel features to 30 s,
   while CTranslate2's Whisper encoder accepts shorter inputs; a caller's turn is
   a few seconds, so a 10 s window cuts encoder work about threefold
-  (`Settings.whisper_window_seconds`; accuracy cost measured in voice/bench_speech.py);
+  (`Settings.whisper_window_seconds`; accuracy cost measured in callbench/speech_bench.py);
 - one greedy pass with the scores we need to refuse invented text
   (no-speech probability, average log-probability, compression ratio).
 Our own VAD gates the audio, so faster-whisper's VAD filter is not used.

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from dispatch.auth import CurrentStaff, ServicesDep, require_supervisor
-from dispatch.models import CallDetail, CallFilters, CallPublic
+from dispatch.public import CallDetail, CallFilters, CallPublic
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

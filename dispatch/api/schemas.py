@@ -1,6 +1,6 @@
 """What the JSON API takes and gives (Base / Create / Update / Public).
 
-The Public models are the dispatch service's read models (dispatch.models);
+The Public models are the dispatch service's read shapes (dispatch.public);
 this module adds what only the API takes in.
 """
 
@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from dispatch.models import CallDetail, CloseReason, TicketDetail, TicketPublic, TicketStatus
+from dispatch.models import CloseReason, TicketStatus
+from dispatch.public import CallDetail, TicketDetail, TicketPublic
 
 __all__ = [
     "CallDetail",

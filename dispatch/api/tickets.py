@@ -10,8 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from dispatch.api.schemas import TicketCreate, TicketDetail, TicketPublic, TicketUpdate
 from dispatch.auth import CurrentStaff, ServicesDep, SessionDep, visible_department, visible_ticket
 from dispatch.contract import ComplaintReport, FiledTicket
-from dispatch.models import TicketFilters, TicketStatus
-from dispatch.service import InvalidTransition, TicketNotFound, UnknownStaff
+from dispatch.models import TicketStatus
+from dispatch.public import TicketFilters
+from dispatch.ticket_status import InvalidTransition
+from dispatch.ticket_work import TicketNotFound, UnknownStaff
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 

@@ -11,7 +11,7 @@ import dispatch.models
 import dispatch.sms_consent
 import dispatch.throttle  # noqa: F401
 from dispatch.db import make_engine
-from dutyline.settings import Settings
+from dispatch.settings import DispatchSettings
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,7 +19,7 @@ target_metadata = SQLModel.metadata
 
 def _url() -> str:
     # From the command line: the app's own settings (environment, .env).
-    return config.get_main_option("sqlalchemy.url") or Settings().database_url
+    return config.get_main_option("sqlalchemy.url") or DispatchSettings().database_url
 
 
 def run_offline() -> None:

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from dispatch.contract import ComplaintReport
 from dispatch.kinds import ComplaintKind
-from dispatch.models import CLOSE_REASON_LABELS, TicketFilters, TicketPublic
+from dispatch.models import CLOSE_REASON_LABELS
 from dispatch.open311.formats import Open311Error
 from dispatch.open311.places import public_address, public_point
+from dispatch.public import TicketFilters, TicketPublic
 
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000

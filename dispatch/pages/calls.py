@@ -18,9 +18,9 @@ from dispatch.auth import (
     cookie_or_token_staff,
     require_supervisor,
 )
-from dispatch.models import CallDetail, CallFilters, TurnPublic
 from dispatch.pages import queries
 from dispatch.pages.common import OUTCOME_LABELS, page_router, render
+from dispatch.public import CallDetail, CallFilters, TurnPublic
 
 router = page_router()
 

@@ -1,5 +1,5 @@
 """Read-only figures for the reports page and the admin lists (plain keyword-only
-functions taking a Session, next to the service's own queries)."""
+functions taking a Session, like dispatch/read_models.py)."""
 
 from __future__ import annotations
 

@@ -21,9 +21,11 @@ from dispatch.auth import (
     visible_department,
     visible_ticket,
 )
-from dispatch.models import CLOSE_REASON_LABELS, Department, TicketFilters
+from dispatch.models import CLOSE_REASON_LABELS, Department
 from dispatch.pages.common import page_router, render
-from dispatch.service import InvalidTransition, TicketNotFound
+from dispatch.public import TicketFilters
+from dispatch.ticket_status import InvalidTransition
+from dispatch.ticket_work import TicketNotFound
 
 router = page_router()
 

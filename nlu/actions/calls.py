@@ -10,6 +10,7 @@ from nlu.actions.complaint import (
     report_in_progress,
 )
 from nlu.actions.turn import Turn, spoken_digits
+from nlu.contract import Expect, Outcome, ReplyControl
 from nlu.numbers import digits_only
 
 # --- emergency --------------------------------------------------------------------
@@ -20,20 +21,34 @@ def emergency(turn: Turn) -> None:
         # Put the report aside: if the caller declines the transfer we go on with it.
         turn.set("paused_form", turn.active_loop)
         turn.end_form()
-    turn.say("utter_emergency", emergency_number=turn.emergency_number)
+    turn.say(
+        "utter_emergency",
+        control=ReplyControl(expect=Expect.YES_NO),
+        emergency_number=turn.emergency_number,
+    )
 
 
 def emergency_transfer(turn: Turn) -> None:
-    control: dict[str, str] = {"transfer_to": turn.emergency_number}
+    ticket_number = None
     if report_in_progress(turn):
         # The call leaves us: keep the report they had started.
         reason = "caller was transferred to the emergency number mid-report"
-        control["ticket_number"] = file_triage(turn, reason)
+        ticket_number = file_triage(turn, reason)
+    control = ReplyControl(
+        transfer_to=turn.emergency_number,
+        ticket_number=ticket_number,
+        outcome=Outcome.EMERGENCY_REFERRED,
+    )
     turn.say("utter_emergency_transfer", control=control, emergency_number=turn.emergency_number)
 
 
 def emergency_declined(turn: Turn) -> None:
-    turn.say("utter_emergency_declined", emergency_number=turn.emergency_number)
+    # Told to call the emergency number themselves: referred, whatever the call does next.
+    turn.say(
+        "utter_emergency_declined",
+        control=ReplyControl(outcome=Outcome.EMERGENCY_REFERRED),
+        emergency_number=turn.emergency_number,
+    )
     paused = turn.slot("paused_form")
     if paused:
         turn.set("paused_form", None)
@@ -61,7 +76,7 @@ def transfer(turn: Turn) -> None:
     )
     turn.say(
         "utter_transfer",
-        control={"transfer_to": phone, "ticket_number": number},
+        control=ReplyControl(transfer_to=phone, ticket_number=number, outcome=Outcome.TRANSFERRED),
         spoken_number=spoken_digits(number),
     )
 
@@ -82,7 +97,7 @@ def file_voicemail(turn: Turn) -> None:
     forget_report(turn)
     turn.say(
         "utter_voicemail_saved",
-        control={"ticket_number": filed.number, "end_call": True},
+        control=ReplyControl(ticket_number=filed.number, end_call=True, outcome=Outcome.VOICEMAIL),
         spoken_number=spoken_digits(filed.number),
     )
 
@@ -119,6 +134,7 @@ def ticket_status(turn: Turn) -> None:
     )
     turn.say(
         "utter_status",
+        control=ReplyControl(outcome=Outcome.STATUS_CHECK),
         spoken_number=spoken_digits(view.number),
         kind_name=kind_name,
         status_label=view.status_label,
@@ -189,7 +205,7 @@ def no_input(turn: Turn) -> None:
     if _streak(turn, "no_input") >= 3:  # re-prompt twice, end on the third silence
         if report_in_progress(turn):
             file_triage(turn, "caller went silent before the report was filed")
-        turn.say("utter_no_input_goodbye")
+        turn.say("utter_no_input_goodbye", control=ReplyControl(outcome=Outcome.NO_INPUT))
         return
     turn.say("utter_no_input")
     repeat(turn)
@@ -205,7 +221,7 @@ def goodbye(turn: Turn) -> None:
         number = file_triage(turn, "caller said goodbye before confirming the report")
         turn.say(
             "utter_saved_before_goodbye",
-            control={"ticket_number": number},
+            control=ReplyControl(ticket_number=number),
             spoken_number=spoken_digits(number),
         )
     turn.say("utter_goodbye")
@@ -217,4 +233,4 @@ def hangup(turn: Turn) -> None:
         turn.end_form()
     if report_in_progress(turn):
         number = file_triage(turn, "caller hung up before the report was filed")
-        turn.control({"ticket_number": number, "end_call": True})
+        turn.control(ReplyControl(ticket_number=number, end_call=True))

@@ -7,6 +7,7 @@ import re
 
 from dispatch.contract import ComplaintReport
 from nlu.actions.turn import Turn, spoken_digits
+from nlu.contract import Expect, Outcome, ReplyControl
 from nlu.location import FILLERS, normalize_location
 from nlu.numbers import words_to_digits
 
@@ -94,6 +95,7 @@ def read_back(turn: Turn) -> None:
     )
     turn.say(
         "utter_read_back",
+        control=ReplyControl(expect=Expect.YES_NO),
         kind_name=turn.prompt(f"utter_kind_{kind}")[0],
         location=turn.slot("location"),
         details=details,
@@ -195,14 +197,14 @@ def file_ticket(turn: Turn) -> None:
     if filed.duplicate_of:
         turn.say(
             "utter_duplicate",
-            control={"ticket_number": filed.number},
+            control=ReplyControl(ticket_number=filed.number, outcome=Outcome.TICKET_FILED),
             spoken_number=spoken_digits(filed.duplicate_of),
             department_name=filed.department_name,
         )
     else:
         turn.say(
             "utter_filed",
-            control={"ticket_number": filed.number},
+            control=ReplyControl(ticket_number=filed.number, outcome=Outcome.TICKET_FILED),
             spoken_number=spoken_digits(filed.number),
             department_name=filed.department_name,
         )

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from dispatch.logcontext import bind_call_sid
 from nlu.actions import calls, complaint
 from nlu.actions.turn import Turn, spoken_digits
+from nlu.contract import ReplyControl
 
 log = logging.getLogger("dutyline.nlu.actions")
 
@@ -154,7 +155,7 @@ def _failed(failed: Turn, name: str) -> Turn:
     try:
         turn.say(
             "utter_failure",
-            control={"ticket_number": number},
+            control=ReplyControl(ticket_number=number),
             spoken_number=spoken_digits(number),
         )
         turn.say("utter_goodbye")

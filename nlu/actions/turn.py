@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dispatch.contract import Dispatch
+from nlu.contract import ReplyControl
 
 log = logging.getLogger("dutyline.nlu.actions")
 
@@ -121,7 +122,7 @@ class Turn:
 
     # --- answering ----------------------------------------------------------------
 
-    def prompt(self, name: str, **values: Any) -> tuple[str, dict[str, Any]]:
+    def prompt(self, name: str, **values: Any) -> tuple[str, ReplyControl]:
         """The locale's wording of a prompt, filled from slots and values; plus its control."""
         variants = (self.domain.get("responses") or {}).get(name)
         if not variants:
@@ -130,19 +131,20 @@ class Turn:
         filled = _Blank({k: v for k, v in (self.tracker.get("slots") or {}).items() if v})
         filled.update(values)
         text = (response.get("text") or "").format_map(filled)
-        return text, dict(response.get("custom") or {})
+        return text, ReplyControl.model_validate(response.get("custom") or {})
 
-    def say(self, name: str, control: dict[str, Any] | None = None, **values: Any) -> None:
+    def say(self, name: str, control: ReplyControl | None = None, **values: Any) -> None:
         text, custom = self.prompt(name, **values)
-        custom.update(control or {})
+        if control:
+            custom = custom.merged(_wire(control))
         reply: dict[str, Any] = {"text": text}
         if custom:
-            reply["custom"] = custom
+            reply["custom"] = _wire(custom)
         self.responses.append(reply)
 
-    def control(self, control: dict[str, Any]) -> None:
+    def control(self, control: ReplyControl) -> None:
         """Call control without words (e.g. the ticket number of a ticket just filed)."""
-        self.responses.append({"custom": control})
+        self.responses.append({"custom": _wire(control)})
 
     def set(self, slot: str, value: Any) -> None:
         self.events.append({"event": "slot", "name": slot, "value": value, "timestamp": None})
@@ -156,3 +158,8 @@ class Turn:
 
     def answer(self) -> dict[str, Any]:
         return {"events": self.events, "responses": self.responses}
+
+
+def _wire(control: ReplyControl) -> dict[str, Any]:
+    """Control as Rasa passes it on in a response's `custom` payload: only what is set."""
+    return control.model_dump(mode="json", exclude_defaults=True)

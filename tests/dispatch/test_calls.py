@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatch.contract import CallEnd, CallStart, ComplaintReport, TurnRecord
-from dispatch.models import CallFilters
+from dispatch.public import CallFilters
 
 STARTED = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from dispatch.contract import CallStart, ComplaintReport
-from dispatch.models import TicketFilters
-from dispatch.service import InvalidTransition, TicketNotFound, UnknownStaff
+from dispatch.public import TicketFilters
+from dispatch.ticket_status import InvalidTransition
+from dispatch.ticket_work import TicketNotFound, UnknownStaff
 from tests.dispatch.conftest import city_time
 
 CALLER = "+15185550987"

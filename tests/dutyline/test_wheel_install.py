@@ -27,7 +27,7 @@ from dispatch.db import make_engine
 from dispatch.models import Department
 from dutyline.settings import ROOT
 
-PACKAGES = ("dutyline", "voice", "nlu", "dispatch")
+PACKAGES = ("dutyline", "voice", "nlu", "dispatch", "callbench")
 # In the checkout but not needed by an installed app: docs, and Rasa's own requirements
 # (the dialogue server is built from the checkout in its own image).
 NOT_SHIPPED = {"nlu/README.md", "nlu/requirements-rasa.txt"}

@@ -11,6 +11,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from dispatch.contract import ComplaintReport
 from dispatch.db import make_engine
 from dispatch.service import DispatchService
 from dutyline.settings import Settings
@@ -278,3 +279,51 @@ def test_slots_cleared_for_a_correction_are_not_validated(
         extra_events=[slot("location", None), slot("hazard", None)],
     )
     assert client.post("/rasa/actions", json=body).json() == {"events": [], "responses": []}
+
+
+# --- what the call came to: the outcome rides on the reply's control -----------------
+
+
+def test_a_status_check_says_so(
+    client: TestClient, domain: dict[str, Any], dispatch: DispatchService
+) -> None:
+    filed = dispatch.file_complaint(
+        ComplaintReport(kind="pothole", location="12 Main Street", channel="api")
+    )
+    body = request(
+        domain,
+        "action_ticket_status",
+        said=[("check my ticket", "check_status"), (filed.number, "give_location")],
+        slots={"ticket_number": filed.number},
+    )
+    [reply] = client.post("/rasa/actions", json=body).json()["responses"]
+    assert reply["custom"] == {"outcome": "status_check"}
+    # A number that is no ticket is not a status check: the caller got nothing.
+    body["tracker"]["slots"] = {"ticket_number": "999999999"}
+    [reply] = client.post("/rasa/actions", json=body).json()["responses"]
+    assert "custom" not in reply
+
+
+def test_a_voicemail_says_so(client: TestClient, domain: dict[str, Any]) -> None:
+    body = request(
+        domain,
+        "action_file_voicemail",
+        said=[("a person please", "talk_to_human"), ("the bins were not collected", "garbage")],
+        slots={"voicemail": "the bins on elm street were not collected"},
+    )
+    [reply] = client.post("/rasa/actions", json=body).json()["responses"]
+    assert reply["custom"]["outcome"] == "voicemail" and reply["custom"]["end_call"] is True
+    assert reply["custom"]["ticket_number"]
+
+
+def test_an_emergency_referral_says_so(client: TestClient, domain: dict[str, Any]) -> None:
+    said = [("my neighbour's house is on fire", "emergency"), ("yes", "affirm")]
+    transfer = client.post(
+        "/rasa/actions", json=request(domain, "action_emergency_transfer", said=said)
+    ).json()["responses"]
+    assert transfer[-1]["custom"] == {"transfer_to": "911", "outcome": "emergency_referred"}
+    said[-1] = ("no", "deny")
+    declined = client.post(
+        "/rasa/actions", json=request(domain, "action_emergency_declined", said=said)
+    ).json()["responses"]
+    assert declined[0]["custom"] == {"outcome": "emergency_referred"}

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from nlu.client import RasaDialogue, to_replies
-from nlu.contract import DialogueUnavailable
+from nlu.contract import DialogueUnavailable, Outcome, ReplyControl
 from tests.conftest import free_port, serve_app
 
 
@@ -23,8 +23,8 @@ def test_custom_payload_is_the_control_of_the_text_before_it() -> None:
         ]
     )
     assert [(r.text, r.control) for r in replies] == [
-        ("Your ticket number is 4, 2.", {"ticket_number": "42"}),
-        ("Goodbye.", {"end_call": True}),
+        ("Your ticket number is 4, 2.", ReplyControl(ticket_number="42")),
+        ("Goodbye.", ReplyControl(end_call=True)),
     ]
 
 
@@ -32,7 +32,24 @@ def test_control_without_text_is_a_reply_of_its_own() -> None:
     replies = to_replies([{"recipient_id": "CA1", "custom": {"ticket_number": "42"}}])
     assert len(replies) == 1
     assert replies[0].text is None
-    assert replies[0].control == {"ticket_number": "42"}
+    assert replies[0].control == ReplyControl(ticket_number="42")
+
+
+def test_control_is_typed_and_unknown_control_is_refused() -> None:
+    [reply] = to_replies([{"text": "Saved.", "custom": {"outcome": "voicemail", "end_call": True}}])
+    assert reply.control.outcome is Outcome.VOICEMAIL and reply.control.ends_call
+    assert not ReplyControl() and ReplyControl(expect="digits")
+    for custom in ({"hang_up": True}, {"outcome": "finished"}, {"expect": "colour"}):
+        with pytest.raises(ValueError):
+            to_replies([{"text": "Hm.", "custom": custom}])
+
+
+def test_every_dialogue_outcome_is_a_call_outcome() -> None:
+    from typing import get_args
+
+    from dispatch.contract import CallOutcome
+
+    assert {o.value for o in Outcome} <= set(get_args(CallOutcome))
 
 
 async def test_rasa_down_is_dialogue_unavailable() -> None:
@@ -43,7 +60,7 @@ async def test_rasa_down_is_dialogue_unavailable() -> None:
         with pytest.raises(DialogueUnavailable):
             await dialogue.start("CA1", {"caller_number": "+15550001111"})
         with pytest.raises(DialogueUnavailable):
-            await dialogue.last_intent("CA1")
+            await dialogue.understood("CA1", "m1")
         assert await dialogue.ready() is False
     finally:
         await dialogue.aclose()
@@ -66,6 +83,8 @@ def broken_rasa() -> Iterator[str]:
             return JSONResponse({"oops": True})
         if body["message"] == "echo":
             return JSONResponse([{"recipient_id": body["sender"], "text": repr(body)}])
+        if body["message"] == "strange control":
+            return JSONResponse([{"recipient_id": body["sender"], "custom": {"explode": 1}}])
         return JSONResponse({"error": "model crashed"}, status_code=500)
 
     @app.get("/status")
@@ -77,7 +96,7 @@ def broken_rasa() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.mark.parametrize("message", ["crash", "not a list", "slow down"])
+@pytest.mark.parametrize("message", ["crash", "not a list", "slow down", "strange control"])
 async def test_server_errors_and_timeouts_are_dialogue_unavailable(
     broken_rasa: str, message: str
 ) -> None:
@@ -99,6 +118,8 @@ async def test_messages_carry_call_metadata_and_keypad_syntax(broken_rasa: str) 
         assert "'sender': 'CA3'" in reply.text
         assert "'caller_number': '+15550001111'" in reply.text
         assert "'call_sid': 'CA3'" in reply.text
+        # Each caller message is tagged, to find how Rasa read it in the tracker later.
+        assert f"'message_id': '{dialogue.latest_message('CA3')}'" in reply.text
         # A caller can't type intents: a transcript starting with "/" is not one.
         [reply] = await dialogue.say("CA3", "/echo")
         assert "'message': 'echo'" in reply.text

@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from dutyline.bench.calls import MeteredLine
+from callbench.caller_voices import synthesize_caller
+from callbench.calls import MeteredLine
 from dutyline.settings import Settings
 from tests.conftest import (
     PG_ADMIN_URL,
@@ -28,7 +29,6 @@ from tests.conftest import (
     start_rasa,
     wait_until_ready,
 )
-from voice.caller_audio import synthesize_caller
 
 VOICE = "flite:rms"  # not the bot's voice; the one tiny.en hears best (docs/benchmarks.md)
 

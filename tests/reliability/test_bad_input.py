@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from callbench.simulator import sign
 from tests.reliability.conftest import (
     bot_text,
     caller,
@@ -24,7 +25,6 @@ from tests.reliability.conftest import (
     wait_until,
 )
 from voice.codec import ulaw_encode
-from voice.simulator import sign
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dutyline.bench.calls import MeteredLine, load_calls
-from dutyline.bench.latency import summarize_level, verdicts
+from callbench.calls import MeteredLine, load_calls
+from callbench.latency import summarize_level, verdicts
+from callbench.simulator import FRAME
 from dutyline.settings import ROOT
-from voice.simulator import FRAME
 
 
 def _media(line: MeteredLine, frames: int) -> None:
@@ -57,7 +57,7 @@ def test_a_clear_ends_the_utterance() -> None:
 
 
 def _run(latencies: list[int], gaps: int = 0, ticket: bool = True) -> Any:
-    from dutyline.bench.calls import CallRun
+    from callbench.calls import CallRun
 
     run = CallRun(name="x", call_sid="CA1", voice="flite:rms", gap_frames=gaps, gap_events=gaps)
     run.turns = [

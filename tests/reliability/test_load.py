@@ -20,8 +20,8 @@ import httpx
 import psutil
 import pytest
 
-from dutyline.bench.calls import CALLER_VOICES, CallRun, caller_audio, load_calls, run_call
-from dutyline.bench.latency import percentile
+from callbench.calls import CALLER_VOICES, CallRun, caller_audio, load_calls, run_call
+from callbench.latency import percentile
 from dutyline.settings import ROOT
 from tests.conftest import free_port, make_settings, migrate_and_seed, start_rasa, wait_until_ready
 

@@ -219,7 +219,7 @@ async def test_yes_after_the_nets_question_transfers(stack: Any, dialogue: RasaD
     sid = await _call(dialogue)
     await dialogue.say(sid, "the apartment upstairs is full of flames", {"locale": "en"})
     replies = await dialogue.say(sid, "yes please", {"locale": "en"})
-    assert replies[-1].control.get("transfer_to") == stack.settings.emergency_number
+    assert replies[-1].control.transfer_to == stack.settings.emergency_number
 
 
 async def test_the_answer_to_the_emergency_question_is_left_to_the_model() -> None:

@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from callbench.simulator import Turn, simulate_call
 from dispatch.db import make_engine
 from dispatch.logcontext import bind_call_sid
 from dispatch.privacy import mask_numbers
@@ -36,7 +37,6 @@ from dutyline.logs import UVICORN_LOGGERS, configure_logging, make_handler
 from dutyline.settings import Settings
 from tests.conftest import ThreadedServer, free_port
 from voice.call_control import LocalCallControl
-from voice.simulator import Turn, simulate_call
 
 CALLER = "+15185550193"
 SAYS = [

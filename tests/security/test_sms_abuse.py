@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from callbench.simulator import sign
 from dispatch.contract import CallStart, ComplaintReport
 from dispatch.service import DispatchService
 from tests.dispatch.conftest import (  # noqa: F401  (fixtures)
@@ -37,7 +38,6 @@ from tests.dispatch.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.dispatch.test_filing import answered, noise, staff_id
 from tests.nlu.test_conversations import questions  # noqa: F401  (a fixture)
-from voice.simulator import sign
 from voice.sms_routes import SMS_PATH
 from voice.sms_routes import router as sms_router
 

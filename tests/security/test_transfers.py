@@ -17,10 +17,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from callbench.simulator import Turn, sign, simulate_call
 from dutyline.app import create_app
 from dutyline.settings import Settings
 from voice.call_control import LocalCallControl, dial_options
-from voice.simulator import Turn, sign, simulate_call
 from voice.transfers import DialOptions, after_dial, dial_twiml
 
 CALLER = "+15185550177"

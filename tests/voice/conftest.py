@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from callbench.caller_voices import synthesize_caller
 from dutyline.settings import Settings
 from tests.conftest import make_settings
-from voice.caller_audio import synthesize_caller
 from voice.codec import resample, ulaw_decode
 from voice.stages import PHONE_RATE, PIPELINE_RATE
 
@@ -99,6 +99,16 @@ class ScriptedDialogue:
         self._check()
         return [BotReply(text="Are you still there?")] if name == "no_input" else []
 
+    def latest_message(self, call_sid: str) -> str | None:
+        said = [k for k, sid, _ in self.calls if sid == call_sid and k in ("say", "keypad")]
+        return str(len(said)) if said else None
+
+    async def understood(self, call_sid: str, message_id: str):
+        from nlu.contract import Understanding
+
+        self.calls.append(("understood", call_sid, message_id))
+        return Understanding(intent="scripted", confidence=0.5)
+
     async def ready(self) -> bool:
         return not self.down
 
@@ -127,8 +137,17 @@ class RecordingDispatch:
             self.opened.append(call)
 
     def record_turn(self, turn) -> None:
+        # As the real one: a turn stored again (its intent added) replaces the first copy.
         with self.lock:
-            self.turns.append(turn)
+            same = [
+                i
+                for i, t in enumerate(self.turns)
+                if (t.call_sid, t.index) == (turn.call_sid, turn.index)
+            ]
+            if same:
+                self.turns[same[0]] = turn
+            else:
+                self.turns.append(turn)
 
     def close_call(self, end) -> None:
         with self.lock:
@@ -174,7 +193,7 @@ class TelephonyApp:
         self.call_control = services.call_control
 
     def line(self, **options):
-        from voice.simulator import TwilioLine
+        from callbench.simulator import TwilioLine
 
         return TwilioLine(
             self.url,
@@ -193,6 +212,7 @@ def running_telephony_app(tmp: Path, speech: object, **overrides: object):
     from tests.conftest import free_port, serve_app
     from voice.call_control import make_call_control
     from voice.routes import router
+    from voice.softphone import router as softphone_router
 
     port = free_port()
     values: dict[str, object] = {"public_url": f"http://127.0.0.1:{port}"}
@@ -208,6 +228,7 @@ def running_telephony_app(tmp: Path, speech: object, **overrides: object):
     app = FastAPI()
     app.state.services = services
     app.include_router(router)
+    app.include_router(softphone_router)
     server = serve_app(app, port)
     with server.running():
         yield TelephonyApp(settings, services, f"http://127.0.0.1:{port}")

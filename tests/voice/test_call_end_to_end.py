@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from callbench.caller_voices import synthesize_caller
+from callbench.simulator import TwilioLine
 from dutyline.settings import ROOT
-from voice.caller_audio import synthesize_caller
-from voice.simulator import TwilioLine
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from voice.caller_audio import synthesize_caller
+from callbench.caller_voices import synthesize_caller
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from callbench.caller_voices import synthesize_caller
 from nlu.contract import BotReply
-from voice.caller_audio import synthesize_caller
 from voice.speech import speak
 
 pytestmark = pytest.mark.slow

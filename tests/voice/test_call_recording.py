@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.caller_audio import synthesize_caller
+from callbench.caller_voices import synthesize_caller
 
 pytestmark = pytest.mark.slow
 

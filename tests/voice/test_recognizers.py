@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from callbench.speech_bench import word_error_rate
 from dutyline.settings import Settings
 from tests.voice.conftest import phone_pcm16k
-from voice.bench_speech import word_error_rate
 from voice.stages import PIPELINE_RATE
 from voice.vosk_transcriber import VoskTranscriber
 from voice.whisper_transcriber import WhisperTranscriber
@@ -129,7 +129,7 @@ def test_word_error_rate() -> None:
 
 
 def test_bench_runs_and_reports(speech_settings: Settings) -> None:
-    from voice.bench_speech import run
+    from callbench.speech_bench import run
 
     result = run(speech_settings, models=("tiny.en",), windows=(10,), utterances=2, show=False)
     (row,) = result["whisper"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from callbench.call_cli import ordered_turns
+from callbench.simulator import Turn
 from dutyline.settings import ROOT
 from nlu.contract import BotReply
-from voice.cli import ordered_turns
-from voice.simulator import Turn
 
 
 def test_turns_keep_their_command_line_order() -> None:
@@ -57,7 +57,7 @@ async def test_the_simulator_completes_a_call_end_to_end(telephony_app, tmp_path
     ]
     bot_wav = tmp_path / "bot.wav"
     command = [
-        sys.executable, "-m", "voice.cli", "call",
+        sys.executable, "-m", "callbench.call_cli", "call",
         "--url", telephony_app.url,
         "--say", "A car is blocking my driveway.",
         "--say", "It is on Oak Street.",
@@ -94,7 +94,16 @@ async def test_the_simulator_says_when_the_app_refuses_it(telephony_app) -> None
     env = cli_env(telephony_app) | {"TWILIO_AUTH_TOKEN": "some-other-token"}
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "voice.cli", "call", "--url", telephony_app.url, "--say", "hi"],
+        [
+            sys.executable,
+            "-m",
+            "callbench.call_cli",
+            "call",
+            "--url",
+            telephony_app.url,
+            "--say",
+            "hi",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from voice.caller_audio import synthesize_caller
+from callbench.caller_voices import synthesize_caller
+from callbench.simulator import Dialed
 from voice.codec import ulaw_decode, ulaw_encode
-from voice.simulator import Dialed
 from voice.softphone import HERE
 
 SCRIPT = HERE / "softphone.js"

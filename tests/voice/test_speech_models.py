@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from callbench.caller_voices import load_wav_as_ulaw, synthesize_caller
 from dutyline.settings import Settings
 from tests.conftest import make_settings
-from voice.caller_audio import load_wav_as_ulaw, synthesize_caller
 from voice.speech import ModelMissingError, SpeechModels
 from voice.turn import EndOfTurn
 

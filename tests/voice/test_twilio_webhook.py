@@ -9,7 +9,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from voice.simulator import Dialed, sign
+from callbench.simulator import Dialed, sign
 
 
 async def test_unsigned_webhook_is_refused_and_logged(

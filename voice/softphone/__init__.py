@@ -21,6 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dispatch.contract import CallStart
+from voice.media_stream import registry_of, serve_stream
+from voice.twilio_serializer import TwilioSerializer
 
 log = logging.getLogger("dutyline.voice.softphone")
 
@@ -80,8 +82,6 @@ async def new_call(request: Request) -> JSONResponse:
 
 @router.get("/softphone/calls/{call_sid}")
 async def call_transcript(call_sid: str, token: str, request: Request) -> JSONResponse:
-    from voice.routes import registry_of
-
     services = request.app.state.services
     if not _enabled(services.settings) or read_token(services.settings, token) != call_sid:
         raise HTTPException(403)
@@ -93,8 +93,6 @@ async def call_transcript(call_sid: str, token: str, request: Request) -> JSONRe
 
 @router.websocket(STREAM_PATH)
 async def softphone_stream(websocket: WebSocket) -> None:
-    from voice.routes import serve_stream
-
     services = websocket.app.state.services
     settings = services.settings
     call_sid = read_token(settings, websocket.query_params.get("token", ""))
@@ -115,4 +113,5 @@ async def softphone_stream(websocket: WebSocket) -> None:
         )
     except Exception:
         log.exception("softphone call %s: could not open the call record", call_sid)
-    await serve_stream(websocket, expect_call_sid=call_sid)
+    # The page speaks Twilio's Media Stream protocol, so Twilio's serializer reads it.
+    await serve_stream(websocket, TwilioSerializer(), expect_call_sid=call_sid)

@@ -6,7 +6,7 @@ sent, as the app stores it per bot turn (TurnRecord.latency_ms, with its
 breakdown in stage_ms), and as the simulated caller hears it (end of the caller
 audio it sent to the first bot audio it received). CPU and memory of the app and
 the Rasa server are sampled during each level; gaps in the bot's audio are
-counted on the line (see dutyline/bench/calls.py).
+counted on the line (see callbench/calls.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from dutyline.bench.calls import CALLER_VOICES, CallRun, ScriptedCall, caller_audio, load_calls
-from dutyline.bench.machine import Sampler, listening_process, machine
+from callbench.calls import CALLER_VOICES, CallRun, ScriptedCall, caller_audio, load_calls
+from callbench.machine import Sampler, listening_process, machine
 
 STAGES = ("end_of_turn", "recognition", "dialogue", "synthesis")
 # The issue's targets, milliseconds.
@@ -55,7 +55,7 @@ async def run_level(
     first_number: int,
 ) -> list[CallRun]:
     """`calls` calls, at most `concurrency` at once; the first ones start `stagger` s apart."""
-    from dutyline.bench.calls import run_call
+    from callbench.calls import run_call
 
     slots = asyncio.Semaphore(concurrency)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from callbench.caller_voices import synthesize_caller
 from dutyline.settings import Settings
-from voice.caller_audio import synthesize_caller
 from voice.codec import Resampler, resample, ulaw_decode, ulaw_encode
 from voice.stages import PHONE_RATE, PIPELINE_RATE
 

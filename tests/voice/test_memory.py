@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from dutyline import memory
+from voice import memory
 
 
 @pytest.mark.skipif(

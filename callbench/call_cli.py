@@ -19,8 +19,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
+from callbench.simulator import Turn, simulate_call
 from dutyline.settings import get_settings
-from voice.simulator import Turn, simulate_call
 
 app = typer.Typer(help="Telephony tools.", no_args_is_help=True)
 console = Console(stderr=True)

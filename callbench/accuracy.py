@@ -7,7 +7,7 @@
    mid-sentence (the real Silero VAD and end-of-turn detector).
 3. The held-out NLU report from the running Rasa server (nlu/evaluate.py).
 4. Task success: the scripted calls of data/sample_calls/calls.yaml through the
-   running app (voice/simulator.simulate_call); a call succeeds when its ticket
+   running app (callbench/simulator.simulate_call); a call succeeds when its ticket
    has the right kind, department and place.
 """
 
@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from dutyline.bench.calls import load_calls
-from dutyline.bench.latency import percentile
-from dutyline.bench.machine import machine
+from callbench.caller_voices import CallerAudioError, synthesize_caller
+from callbench.calls import load_calls
+from callbench.latency import percentile
+from callbench.machine import machine
+from callbench.speech_bench import UTTERANCES, corpus_wer, word_error_rate
 from dutyline.settings import Settings
-from voice.bench_speech import UTTERANCES, corpus_wer, word_error_rate
-from voice.caller_audio import CallerAudioError, synthesize_caller
 from voice.codec import resample, ulaw_decode
 from voice.stages import PHONE_RATE, PIPELINE_RATE
 
@@ -301,7 +301,7 @@ async def _scripted_calls(
     parallel: int,
     progress: Callable[[str], None],
 ) -> list[dict[str, Any]]:
-    from voice.simulator import Turn, simulate_call
+    from callbench.simulator import Turn, simulate_call
 
     scripts = load_calls(calls_file)
     read_ticket = ticket_reader(settings)

@@ -371,7 +371,7 @@ async def simulate_call(
     on_line: Callable[[str, str], None] | None = None,
 ) -> CallResult:
     """Call `app_url` as Twilio would, play the caller's turns, return what happened."""
-    from voice.caller_audio import load_wav_as_ulaw, synthesize_caller
+    from callbench.caller_voices import load_wav_as_ulaw, synthesize_caller
 
     show = on_line or (lambda who, text: None)
     line = TwilioLine(app_url, public_url=public_url, token=token, caller_number=caller_number)

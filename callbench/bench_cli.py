@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dutyline.bench.calls import CALLER_VOICES
-from dutyline.bench.machine import describe
+from callbench.calls import CALLER_VOICES
+from callbench.machine import describe
 from dutyline.settings import get_settings
 
 app = typer.Typer(help="Benchmarks: latency and accuracy figures.", no_args_is_help=True)
@@ -112,7 +112,7 @@ def latency(
     save: Save = None,
 ) -> None:
     """Voice-to-voice latency, its breakdown, CPU, memory and audio gaps per concurrency."""
-    from dutyline.bench import latency as bench
+    from callbench import latency as bench
 
     app_url, public_url, rasa_url, calls_file = _addresses(
         app_url, public_url, rasa_url, calls_file
@@ -192,7 +192,7 @@ def print_latency(result: dict[str, Any]) -> None:
 
 
 def bench_stages() -> tuple[str, ...]:
-    from dutyline.bench.latency import STAGES
+    from callbench.latency import STAGES
 
     return STAGES
 
@@ -222,7 +222,7 @@ def accuracy(
     save: Save = None,
 ) -> None:
     """WER per voice, model and window; end-of-turn cuts; held-out NLU; task success."""
-    from dutyline.bench import accuracy as bench
+    from callbench import accuracy as bench
 
     settings = get_settings()
     app_url, public_url, rasa_url, calls_file = _addresses(

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("dutyline.memory")
+log = logging.getLogger("dutyline.voice.memory")
 
 _MIN_INTERVAL_SECONDS = 5.0
 

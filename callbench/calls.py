@@ -1,5 +1,5 @@
 """Scripted calls for the benchmarks and the reliability tests: the lead's
-data/sample_calls/calls.yaml, played through voice/simulator.py's TwilioLine
+data/sample_calls/calls.yaml, played through callbench/simulator.py's TwilioLine
 with a meter on the line that notices gaps in the bot's audio.
 
 A gap ("dropped audio") is a 20 ms playback tick with nothing to play while the
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from voice.caller_audio import synthesize_caller
+from callbench.caller_voices import synthesize_caller
+from callbench.simulator import FRAME, TwilioLine
 from voice.codec import ulaw_decode
-from voice.simulator import FRAME, TwilioLine
 
 CALLER_VOICES = ("flite:slt", "espeak:en-us", "flite:rms", "espeak:en-gb", "flite:awb")
 

@@ -1,0 +1,107 @@
+"""What dispatch needs to know, read from the environment and `.env`.
+
+The bottom package's settings carry the values every package shares (where the
+deployment lives, its time zone and language, the secret key); voice/settings.py and
+nlu/settings.py build on them, and dutyline/settings.py composes all three into the
+one object the app factory passes around. Variable names are the deployment's:
+changing a field's alias breaks every city's `.env`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A source checkout (and its editable install) keeps data/, models/ and var/ beside the
+# packages. An installed wheel (the Docker image) sits in site-packages: there the working
+# directory is the deployment's home, and without a data/ of its own it uses the copy the
+# wheel carries (setup.py bundles data/ as dutyline/bundled_data).
+_CHECKOUT = Path(__file__).resolve().parent.parent
+ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+BUNDLED_DATA = _CHECKOUT / "dutyline" / "bundled_data"
+DATA_DIR = ROOT / "data" if (ROOT / "data").is_dir() else BUNDLED_DATA
+DEV_SECRET_KEY = "dev-secret-change-me"
+
+
+class DispatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=(ROOT / ".env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- the deployment, shared by every package ---------------------------------
+    environment: Literal["development", "test", "production"] = Field(
+        "development", alias="DUTYLINE_ENVIRONMENT"
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        alias="DUTYLINE_PUBLIC_URL",
+        description="The address Twilio calls (https in production); signatures use it.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY),
+        alias="DUTYLINE_SECRET_KEY",
+        description="Signs staff sign-in cookies.",
+    )
+    database_url: str = Field(
+        f"sqlite:///{ROOT / 'var' / 'dutyline.db'}", alias="DUTYLINE_DATABASE_URL"
+    )
+    data_dir: Path = Field(DATA_DIR, alias="DUTYLINE_DATA_DIR")
+    recordings_dir: Path = Field(ROOT / "var" / "recordings", alias="DUTYLINE_RECORDINGS_DIR")
+    spool_dir: Path = Field(
+        ROOT / "var" / "spool",
+        alias="DUTYLINE_SPOOL_DIR",
+        description="Reports wait here on disk while the database is unavailable.",
+    )
+    timezone: str = Field("America/New_York", alias="DUTYLINE_TIMEZONE")
+    locale: str = Field("en", alias="DUTYLINE_LOCALE")
+    emergency_number: str = Field("911", alias="DUTYLINE_EMERGENCY_NUMBER")
+
+    # --- tickets --------------------------------------------------------------------
+    escalation_minutes: int = Field(15, alias="DUTYLINE_ESCALATION_MINUTES")
+    duplicate_window_minutes: int = Field(120, alias="DUTYLINE_DUPLICATE_WINDOW_MINUTES")
+    duplicate_radius_meters: float = Field(150.0, alias="DUTYLINE_DUPLICATE_RADIUS_METERS")
+    retention_days: int = Field(90, alias="DUTYLINE_RETENTION_DAYS")
+
+    # --- SMS to the public and the retention purge's reach (issue 10) -------
+    sms_per_number_per_hour: int = Field(
+        5, ge=0, alias="DUTYLINE_SMS_PER_NUMBER_PER_HOUR",
+        description="Texts to one caller's number an hour; more are recorded, not sent.",
+    )  # fmt: skip
+    sms_per_line_per_hour: int = Field(
+        200, ge=0, alias="DUTYLINE_SMS_PER_LINE_PER_HOUR",
+        description="Texts to the public an hour for the whole line (staff alerts not counted).",
+    )  # fmt: skip
+    rasa_tracker_redis_url: str | None = Field(
+        None, alias="DUTYLINE_RASA_TRACKER_REDIS_URL",
+        description="Rasa's Redis tracker store (redis://host:6379/0), whose conversations "
+        "the retention purge deletes; unset: Rasa keeps none in Redis.",
+    )  # fmt: skip
+    rasa_tracker_key_prefix: str | None = Field(
+        None, alias="DUTYLINE_RASA_TRACKER_KEY_PREFIX",
+        description="The tracker store's key_prefix in Rasa's endpoints, if one is set.",
+    )  # fmt: skip
+
+    # --- staff sign-in throttle (issue 10), shared by every process through the database
+    signin_failures_per_user: int = Field(5, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_USER")
+    signin_failures_per_address: int = Field(20, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_ADDRESS")
+    signin_window_minutes: int = Field(15, ge=1, alias="DUTYLINE_SIGNIN_WINDOW_MINUTES")
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Self:
+        if self.environment == "production":
+            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+                raise ValueError("DUTYLINE_SECRET_KEY must be set in production")
+            if not self.public_url.startswith("https://"):
+                raise ValueError("DUTYLINE_PUBLIC_URL must be https in production")
+        return self

@@ -1,0 +1,184 @@
+"""Listening: the caller's audio in, the caller's turns out.
+
+    CallerAudio -> recorder, 8->16 kHz, VAD, end of turn --(started)--> barge-in
+                                                 --(paused)--> speculative recognition
+                                                 --(ended)---> recognition -> CallerTurn
+
+VAD and end of turn run inline (well under a millisecond a window, and the frames keep
+their order); recognition runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from voice.call_line import BackgroundWork, CallLine
+from voice.call_session import CallSession
+from voice.codec import Resampler
+from voice.frames import CallerTurn
+from voice.stages import PHONE_RATE, PIPELINE_RATE, Transcript
+from voice.turn import TurnEvent, TurnEventKind
+
+if TYPE_CHECKING:
+    from voice.speech import SpeechModels
+
+log = logging.getLogger("dutyline.voice.pipeline")
+
+# A speculative transcript (started at a pause) stands if the finished turn holds at
+# most this much more audio than it did (the post-roll grows by ~50 ms; words are longer).
+_SPECULATION_SLACK = int(0.12 * PIPELINE_RATE) * 2
+
+
+@dataclass(frozen=True)
+class _Heard:
+    audio: bytes
+    started_s: float  # call offsets
+    ended_s: float
+    speech_ended_at: float  # monotonic
+    turn_ended_at: float
+
+
+def ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class Listener:
+    def __init__(
+        self,
+        session: CallSession,
+        speech: SpeechModels,
+        line: CallLine,
+        work: BackgroundWork,
+        *,
+        heard: Callable[[CallerTurn], None],
+        failed: Callable[[str], Awaitable[None]],
+        caller_active: Callable[[], None],
+    ) -> None:
+        self.session = session
+        self._speech = speech
+        self._line = line
+        self._work = work
+        self._heard = heard  # a recognized turn, words or not
+        self._failed = failed  # recognition failed: the call cannot go on
+        self._caller_active = caller_active
+        self._upsample = Resampler(PHONE_RATE, PIPELINE_RATE)
+        self._vad = speech.new_vad()
+        self._turn = speech.new_end_of_turn()
+        self._clock = 0.0  # seconds of caller audio received
+        self._speculative: tuple[asyncio.Task[Transcript], int] | None = None
+        self._recognizing = 0
+
+    @property
+    def busy(self) -> bool:
+        """The caller is mid-turn, or a turn is being recognized."""
+        return bool(self._recognizing) or self._turn.in_turn
+
+    async def hear(self, pcm8k: bytes) -> None:
+        self._line.recorder.caller(pcm8k)
+        self._clock += len(pcm8k) / (2 * PHONE_RATE)
+        pcm16k = self._upsample.process(pcm8k)
+        if not pcm16k:
+            return
+        # Silero on a 32 ms window takes well under a millisecond: cheaper inline than
+        # a thread hop, and it keeps the frames in order.
+        state = self._vad.analyze(pcm16k)
+        event = self._turn.push(pcm16k, state, self._clock)
+        if event is not None:
+            await self._turn_event(event)
+
+    async def flush(self) -> None:
+        """The line dropped: words still being spoken are recognized and kept too."""
+        last = self._turn.flush()
+        if last is not None and last.kind is TurnEventKind.ENDED:
+            await self._turn_event(last)
+
+    def release(self) -> None:
+        """Drop the call's audio (VAD state, the turn's buffer, a speculative guess)."""
+        self._vad = self._turn = self._speculative = None  # type: ignore[assignment]
+
+    async def _turn_event(self, event: TurnEvent) -> None:
+        kind = event.kind
+        if kind is TurnEventKind.STARTED:
+            self._caller_active()
+            if await self._line.speaker.interrupt():
+                log.info("call %s: barge-in, playback cleared", self.session.call_sid)
+        elif kind is TurnEventKind.PAUSED:
+            # Start recognizing while the caller pauses; used if the turn ends here. Only
+            # with the recognizer idle: a guess must not queue ahead of another call's turn.
+            if self._speech.recognitions_in_flight == 0:
+                task = asyncio.create_task(self._transcribe(event.audio))
+                self._speculative = (task, len(event.audio))
+        elif kind is TurnEventKind.RESUMED:
+            self._speculative = None
+        elif kind is TurnEventKind.ENDED:
+            now = time.monotonic()
+            silence = self._turn.end_silence if event.reason == "silence" else 0.0
+            ended_s = event.at - silence  # the turn ends `silence` after the speech did
+            heard = _Heard(
+                audio=event.audio,
+                started_s=max(0.0, ended_s - event.audio_seconds),
+                ended_s=ended_s,
+                speech_ended_at=now - silence,
+                turn_ended_at=now,
+            )
+            speculative, self._speculative = self._speculative, None
+            if speculative is not None and len(event.audio) - speculative[1] > _SPECULATION_SLACK:
+                speculative = None  # the caller said more after the pause
+            self._recognizing += 1
+            task = self._work.spawn(self._recognize(heard, speculative))
+            task.add_done_callback(lambda _: self._done_recognizing())
+        elif kind is TurnEventKind.DISCARDED:
+            self._speculative = None
+
+    def _done_recognizing(self) -> None:
+        self._recognizing -= 1
+
+    async def _transcribe(self, audio: bytes) -> Transcript:
+        speech = self._speech
+        transcriber = speech.transcriber(self.session.locale)
+        speech.recognitions_in_flight += 1
+        try:
+            return await asyncio.to_thread(transcriber.transcribe, audio)
+        finally:
+            speech.recognitions_in_flight -= 1
+
+    async def _recognize(
+        self, heard: _Heard, speculative: tuple[asyncio.Task[Transcript], int] | None
+    ) -> None:
+        try:
+            if speculative is not None:
+                transcript = await speculative[0]
+            else:
+                transcript = await self._transcribe(heard.audio)
+        except Exception as error:
+            log.exception("call %s: recognition failed", self.session.call_sid)
+            await self._failed(f"speech recognition failed: {error}")
+            return
+        text = transcript.text.strip()
+        turn = CallerTurn(
+            text=text,
+            started_ms=int(heard.started_s * 1000),
+            ended_ms=int(heard.ended_s * 1000),
+            confidence=transcript.confidence,
+            speech_ended_at=heard.speech_ended_at,
+            stage_ms={
+                "end_of_turn": ms(heard.turn_ended_at - heard.speech_ended_at),
+                "recognition": ms(time.monotonic() - heard.turn_ended_at),
+            },
+        )
+        # What the caller said is theirs: its words only at DEBUG, never in the INFO log.
+        log.info(
+            "call %s: caller turn of %d words (confidence %s, recognizer %.2fs, speculative %s)",
+            self.session.call_sid,
+            len(text.split()),
+            transcript.confidence,
+            transcript.seconds,
+            speculative is not None,
+        )
+        log.debug("call %s: caller said %r", self.session.call_sid, text)
+        self._heard(turn)

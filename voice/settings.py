@@ -1,0 +1,60 @@
+"""What the phone line needs to know: Twilio, transfers, the speech models and call timing.
+
+Builds on dispatch's settings (the shared deployment values); composed with the
+others in dutyline/settings.py, read from the same environment and `.env`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from dispatch.settings import ROOT, DispatchSettings
+
+
+class VoiceSettings(DispatchSettings):
+    models_dir: Path = Field(ROOT / "models", alias="DUTYLINE_MODELS_DIR")
+
+    # --- Twilio -------------------------------------------------------------
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str | None = Field(
+        None, alias="TWILIO_FROM_NUMBER", description="The city's number, the sender of SMS."
+    )
+
+    # --- transfers (issue 10) -----------------------------------------------
+    transfer_ring_seconds: int = Field(
+        25, ge=5, le=120, alias="DUTYLINE_TRANSFER_RING_SECONDS",
+        description="How long a transfer rings before the caller is offered voicemail.",
+    )  # fmt: skip
+    voicemail_max_seconds: int = Field(120, ge=10, le=600, alias="DUTYLINE_VOICEMAIL_MAX_SECONDS")
+
+    # --- speech -------------------------------------------------------------
+    asr_models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "whisper:tiny.en", "ko": "vosk:ko"},
+        alias="DUTYLINE_ASR_MODELS",
+        description='Recognizer per locale, JSON, e.g. {"en": "whisper:base"}.',
+    )
+    whisper_window_seconds: int = Field(
+        10,
+        alias="DUTYLINE_WHISPER_WINDOW_SECONDS",
+        description="Whisper encoder window; shorter is faster (see docs/benchmarks.md).",
+    )
+    end_of_turn_silence_ms: int = Field(600, alias="DUTYLINE_END_OF_TURN_SILENCE_MS")
+    no_input_timeout_seconds: float = Field(7.0, alias="DUTYLINE_NO_INPUT_TIMEOUT_SECONDS")
+    max_call_seconds: int = Field(600, alias="DUTYLINE_MAX_CALL_SECONDS")
+    piper_voice: str = Field("en_US-joe-medium", alias="DUTYLINE_PIPER_VOICE")
+
+    @property
+    def signing_token(self) -> str:
+        """The token Twilio signs requests with; a fixed local one until a real account is set."""
+        if self.twilio_auth_token is not None:
+            return self.twilio_auth_token.get_secret_value()
+        if self.environment == "production":
+            raise ValueError("TWILIO_AUTH_TOKEN must be set in production")
+        return "dutyline-local-signing-token"
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
