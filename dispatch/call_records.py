@@ -87,7 +87,11 @@ def close_call(*, engine: Engine, end: CallEnd, clock: Callable[[], datetime]) -
         call = call_or_placeholder(session, call_sid=end.call_sid, at=clock())
         # The first close (the pipeline's, which knows what happened) wins; a later
         # status callback only adds Twilio's status, even after a restart.
-        if call.outcome in (None, "in_progress"):
+        # A transfer nobody answered comes back to the bot for a message: that later close
+        # knows better.
+        if call.outcome in (None, "in_progress") or (
+            call.outcome == "transferred" and end.outcome == "voicemail"
+        ):
             call.outcome = end.outcome
         call.ended_at = call.ended_at or end.ended_at
         if end.recording_path is not None:

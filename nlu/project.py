@@ -39,8 +39,9 @@ INTERRUPT_ACTIONS = {
     "hangup": "action_hangup",
     "keypad": "action_keypad",
 }
-# Slots that speech can also fill as an entity in the caller's first sentence.
-ENTITY_SLOTS = {"location", "animal", "vehicle"}
+# The place can always be said in the caller's first sentence; other slots can when the kind
+# says so (`entity: true` in data/complaint_kinds.yaml), so a new kind is data, not code.
+ALWAYS_ENTITY_SLOTS = {"location"}
 
 
 def locale_dir(locale: str) -> Path:
@@ -73,6 +74,7 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
     forms: dict[str, Any] = {}
     responses: dict[str, Any] = {}
     asked_in: dict[str, list[str]] = {"location": []}
+    entity_slots = set(ALWAYS_ENTITY_SLOTS)
     for code, kind in kinds.items():
         form = f"{code}_form"
         forms[form] = {"required_slots": ["location", *kind["slots"]]}
@@ -80,6 +82,8 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
         responses[f"utter_kind_{code}"] = [{"text": kind["name"]}]
         for slot, spec in kind["slots"].items():
             asked_in.setdefault(slot, []).append(form)
+            if spec.get("entity"):
+                entity_slots.add(slot)
             responses[f"utter_ask_{form}_{slot}"] = [{"text": spec["question"]}]
             responses[f"utter_label_{code}_{slot}"] = [{"text": spec["label"]}]
 
@@ -100,7 +104,7 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
     for slot, slot_forms in asked_in.items():
         mappings: list[dict[str, Any]] = []
-        if slot in ENTITY_SLOTS:
+        if slot in entity_slots:
             # Said before any question (e.g. "a dead deer on route nine"): not asked again.
             mappings.append(
                 {"type": "from_entity", "entity": slot, "conditions": [{"active_loop": None}]}

@@ -53,6 +53,7 @@ class CallEnding:
         *,
         closed: asyncio.Event,
         close_line: Callable[[], Awaitable[None]],
+        earlier_tickets: bool = True,
     ) -> None:
         self.session = session
         self._dispatch = dispatch
@@ -61,6 +62,9 @@ class CallEnding:
         self._work = work
         self._closed = closed
         self._close_line = close_line
+        # Whether a ticket filed on this call before this stream counts as the call's; not
+        # for a voicemail after a transfer, which files its own message.
+        self._earlier_tickets = earlier_tickets
         self.tearing_down = False  # the line is gone: record what is left, say nothing
         self._transferred = False  # the caller went on to another number
 
@@ -148,7 +152,7 @@ class CallEnding:
 
     async def existing_ticket(self) -> str | None:
         session = self.session
-        if session.ticket_number:
+        if session.ticket_number or not self._earlier_tickets:
             return session.ticket_number
         try:
             found = await asyncio.to_thread(self._dispatch.ticket_for_call, session.call_sid)

@@ -51,6 +51,8 @@ class CallSession:
         self.recording_path: str | None = None
         self.no_input_count = 0
         self.bad_frames = 0
+        self.mode = "dialogue"  # "voicemail": the caller leaves a message (voice/voicemail.py)
+        self.turn_base = 0  # this stream's first turn index on the call's record
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -67,6 +69,9 @@ class CallSession:
         self.caller_number = parameters.get("caller") or None
         self.called_number = parameters.get("called") or None
         self.locale = parameters.get("locale") or "en"
+        self.mode = parameters.get("mode") or "dialogue"
+        base = parameters.get("turn_base") or ""
+        self.turn_base = int(base) if base.isdigit() else 0
         self.started_at = datetime.now(UTC)
         self.started_clock = time.monotonic()
 
@@ -91,9 +96,17 @@ class CallSession:
     # --- turns -------------------------------------------------------------------
 
     def add_turn(self, **fields: Any) -> TurnRecord:
-        turn = TurnRecord(call_sid=self.call_sid, index=len(self.turns), **fields)
+        turn = TurnRecord(call_sid=self.call_sid, index=self.next_turn_index, **fields)
         self.turns.append(turn)
         return turn
+
+    @property
+    def next_turn_index(self) -> int:
+        return self.turn_base + len(self.turns)
+
+    @property
+    def voicemail(self) -> bool:
+        return self.mode == "voicemail"
 
     def caller_transcript(self) -> str:
         """What the caller said and keyed, for a triage ticket."""
@@ -107,6 +120,7 @@ class CallSession:
         return {
             "call_sid": self.call_sid,
             "state": self.state.value,
+            "mode": self.mode,
             "caller_number": self.caller_number,
             "outcome": self.outcome,
             "end_reason": self.end_reason,

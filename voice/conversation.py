@@ -295,7 +295,7 @@ class Conversation:
         record = record.model_copy(
             update={"intent": understood.intent, "intent_confidence": understood.confidence}
         )
-        self.session.turns[record.index] = record
+        self.session.turns[record.index - self.session.turn_base] = record
         await stored  # the first write lands first, or it would undo this one
         self._store(record)
 

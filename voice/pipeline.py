@@ -6,6 +6,8 @@
     Conversation -> Dialogue -> BotSays -> Speaker -> line;  MarkPlayed -> Speaker
     CallEnding (voice/call_ending.py): hang-up, transfer, triage, teardown, the record
     CallTimers (voice/timers.py): maximum length, no input, keypad pauses
+    Voicemail (voice/voicemail.py), in the conversation's place when the stream's `mode` is
+    voicemail (a transfer nobody answered): no dialogue, the message becomes a ticket
 
 Nothing here blocks the event loop: recognition and synthesis run in worker threads,
 dispatch calls too. A citizen is never stranded: when the dialogue or recognition fails,
@@ -41,6 +43,7 @@ from voice.listening import Listener
 from voice.recorder import CallRecorder
 from voice.speaker import Speaker
 from voice.timers import CallTimers
+from voice.voicemail import Voicemail
 
 log = logging.getLogger("dutyline.voice.pipeline")
 
@@ -52,7 +55,7 @@ class _Call:
     line: CallLine
     listener: Listener
     keypad: Keypad
-    conversation: Conversation
+    conversation: Conversation | Voicemail  # whoever answers the caller
     ending: CallEnding
     tasks: list[asyncio.Task[Any]]
 
@@ -116,9 +119,8 @@ class CallPipeline:
         session.start(frame.call_sid, frame.stream_sid, frame.parameters)
         self.registry.add(session)
         speech = services.speech
-        recorder = CallRecorder(
-            settings.recordings_dir / f"{session.started_at:%Y%m%d}" / f"{session.call_sid}.wav"
-        )
+        path = settings.recordings_dir / f"{session.started_at:%Y%m%d}" / f"{session.call_sid}.wav"
+        recorder = CallRecorder.continuing(path) if session.voicemail else CallRecorder(path)
         speaker = Speaker(
             self._send,
             recorder,
@@ -141,42 +143,57 @@ class CallPipeline:
             work,
             closed=self._closed,
             close_line=self._close_line,
+            earlier_tickets=not session.voicemail,
         )
         keypad = Keypad(
             session,
             line,
-            keyed=lambda turn: conversation.keyed(turn),
+            keyed=lambda turn: answers.keyed(turn),
             caller_active=timers.caller_active,
         )
         conversation = Conversation(
             session, services.dialogue, services.dispatch, line, work, keypad, ending
         )
+        answers: Conversation | Voicemail = conversation
+        if session.voicemail:
+            answers = Voicemail(
+                session,
+                services.dispatch,
+                line,
+                work,
+                conversation,
+                ending,
+                dial_status=frame.parameters.get("dial", ""),
+                max_seconds=settings.voicemail_max_seconds,
+                listening=lambda: listener.busy,
+            )
         listener = Listener(
             session,
             speech,
             line,
             work,
-            heard=conversation.heard,
+            heard=answers.heard,
             failed=ending.fail,
             caller_active=timers.caller_active,
         )
         bind_call_sid(session.call_sid)  # this task's log lines, and the tasks it starts
         log.info(
-            "call %s from %s: stream %s started",
+            "call %s from %s: stream %s started (%s)",
             session.call_sid,
             mask_phone(session.caller_number),
             session.stream_sid,
+            session.mode,
         )
         sid = session.call_sid
         tasks = [
             asyncio.create_task(speaker.run(), name=f"speaker {sid}"),
-            asyncio.create_task(conversation.run(), name=f"dialogue {sid}"),
+            asyncio.create_task(answers.run(), name=f"{session.mode} {sid}"),
             asyncio.create_task(
-                timers.run(listener, keypad, conversation, ending), name=f"timers {sid}"
+                timers.run(listener, keypad, answers, ending), name=f"timers {sid}"
             ),
         ]
-        self._call = _Call(line, listener, keypad, conversation, ending, tasks)
-        conversation.event("start")
+        self._call = _Call(line, listener, keypad, answers, ending, tasks)
+        answers.event("start")
 
     async def _teardown(self) -> None:
         self._closed.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("dutyline.voice.prompts")
@@ -33,6 +34,51 @@ def failure_goodbye(ticket_number: str | None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class VoicemailPrompts:
+    """What the line says when it takes a message after a transfer nobody answered."""
+
+    leave_message: str
+    saved: str  # {spoken_number}
+    no_message: str  # {spoken_number}
+    saved_for_later: str  # the database is away: kept on disk, no number yet
+    not_saved: str
+
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """The ones without a ticket number: cached."""
+        return (self.leave_message, self.saved_for_later, self.not_saved)
+
+
+VOICEMAIL = {
+    "en": VoicemailPrompts(
+        leave_message="Nobody could take your call just now. Please leave a message: where "
+        "the problem is and what is wrong. Hang up when you are done.",
+        saved="Thank you. Your message is saved as ticket {spoken_number}. A duty officer "
+        "will follow it up. Goodbye.",
+        no_message="I did not hear a message. Your call is noted as ticket {spoken_number}. "
+        "Goodbye.",
+        saved_for_later="Thank you. Your message is saved, and a duty officer will follow it "
+        "up. Goodbye.",
+        not_saved="I'm sorry, I could not save your message. Please call again later. Goodbye.",
+    ),
+    "ko": VoicemailPrompts(
+        leave_message="지금은 담당자가 전화를 받을 수 없습니다. 장소와 문제를 말씀해 주세요. "
+        "다 말씀하셨으면 전화를 끊으세요.",
+        saved="감사합니다. 메시지가 접수 번호 {spoken_number} 번으로 저장되었습니다. "
+        "안녕히 계세요.",
+        no_message="메시지를 듣지 못했습니다. 통화가 접수 번호 {spoken_number} 번으로 "
+        "기록되었습니다. 안녕히 계세요.",
+        saved_for_later="감사합니다. 메시지가 저장되었습니다. 안녕히 계세요.",
+        not_saved="죄송합니다. 메시지를 저장하지 못했습니다. 잠시 후 다시 전화해 주세요.",
+    ),
+}
+
+
+def voicemail_prompts(locale: str) -> VoicemailPrompts:
+    return VOICEMAIL.get(locale, VOICEMAIL["en"])
+
+
 def warm(prompt_cache: Any, locale: str = "en") -> None:
     """Synthesize the fixed prompts now (blocking): call once after the models load.
 
@@ -40,6 +86,6 @@ def warm(prompt_cache: Any, locale: str = "en") -> None:
     waiting for a reply must not queue behind prompts nobody asked for yet.
     """
     try:
-        prompt_cache.warm(FIXED, locale)
+        prompt_cache.warm((*FIXED, *voicemail_prompts(locale).fixed), locale)
     except Exception:
         log.exception("could not cache the fixed prompts")

@@ -23,6 +23,20 @@ class CallRecorder:
         self._caller = bytearray()
         self._bot = bytearray()
 
+    @classmethod
+    def continuing(cls, path: Path) -> CallRecorder:
+        """A recorder that goes on from the call's earlier recording at `path`, if there is
+        one: the voicemail after an unanswered transfer is the same call, so supervisors
+        hear it in the same file and the call's record keeps pointing at all of it."""
+        recorder = cls(path)
+        if path.exists():
+            with wave.open(str(path), "rb") as earlier:
+                raw = earlier.readframes(earlier.getnframes())
+            stereo = np.frombuffer(raw, dtype="<i2").reshape(-1, 2)
+            recorder._caller += stereo[:, 0].tobytes()
+            recorder._bot += stereo[:, 1].tobytes()
+        return recorder
+
     @property
     def now_ms(self) -> int:
         """The call's clock: caller audio received so far."""

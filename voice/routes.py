@@ -1,4 +1,5 @@
-"""Twilio's side of a call: the incoming-call webhook, the Media Stream, status callbacks.
+"""Twilio's side of a call: the incoming-call webhook, the Media Stream, status callbacks,
+and <Dial>'s callback (an unanswered transfer comes back to the Media Stream as a voicemail).
 
 Every request must carry a valid X-Twilio-Signature over our public URL
 (Settings.public_url, not the address the proxy forwarded to); the Media
@@ -9,21 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from dispatch.contract import CallEnd, CallStart, FilingDeferred
+from dispatch.contract import CallEnd, CallStart
 from dispatch.logcontext import bind_call_sid
 from voice.call_session import CallState
 from voice.media_stream import registry_of, serve_stream
-from voice.transfers import DIAL_PATH, VOICEMAIL_PATH, after_dial, voicemail_report, voicemail_saved
+from voice.transfers import ANSWERED, DIAL_PATH, after_dial
 from voice.twilio_serializer import TwilioSerializer
 from voice.twilio_signature import signature_valid, signed_form
+from voice.voicemail import VOICEMAIL_MODE
 
 log = logging.getLogger("dutyline.voice.routes")
 
@@ -33,12 +33,31 @@ VOICE_PATH = "/twilio/voice"
 STREAM_PATH = "/twilio/stream"
 STATUS_PATH = "/twilio/status"
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+# A voicemail's first turn index when this process never saw the call's conversation
+# (a restart in between): past any conversation's turns, so none is overwritten.
+UNKNOWN_TURN_BASE = 1000
 
 
 def stream_url(public_url: str) -> str:
     """The Media Stream's address as Twilio will call it: ws(s):// on the public host."""
     scheme, _, rest = public_url.partition("://")
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{STREAM_PATH}"
+
+
+def connect_stream(public_url: str, parameters: dict[str, str]) -> Connect:
+    """<Connect><Stream> to our Media Stream. Twilio drops query strings from Stream URLs:
+    per-call values ride as <Parameter>s (in the stream's `start`, over the signed upgrade)."""
+    connect = Connect()
+    stream = connect.stream(url=stream_url(public_url))
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
+    return connect
+
+
+def _starting_up(response: VoiceResponse) -> Response:
+    response.say("The city night line is starting up. Please call again in a minute.")
+    response.hangup()
+    return _xml(response)
 
 
 def _xml(twiml: VoiceResponse) -> Response:
@@ -76,16 +95,9 @@ async def incoming_call(request: Request) -> Response:
     response = VoiceResponse()
     if not services.speech.ready:
         log.error("call %s arrived before the speech models were loaded", call_sid)
-        response.say("The city night line is starting up. Please call again in a minute.")
-        response.hangup()
-        return _xml(response)
-    connect = Connect()
-    stream = connect.stream(url=stream_url(settings.public_url))
-    # Twilio drops query strings from Stream URLs: per-call values ride as Parameters.
-    stream.parameter(name="caller", value=caller)
-    stream.parameter(name="called", value=called)
-    stream.parameter(name="locale", value=locale)
-    response.append(connect)
+        return _starting_up(response)
+    parameters = {"caller": caller, "called": called, "locale": locale}
+    response.append(connect_stream(settings.public_url, parameters))
     return _xml(response)
 
 
@@ -115,73 +127,43 @@ async def call_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _voicemails_filed(app: Any) -> OrderedDict[str, str | None]:
-    """Call sid -> the voicemail's ticket number, for the latest calls (one app each)."""
-    filed = getattr(app.state, "voicemails_filed", None)
-    if filed is None:
-        filed = app.state.voicemails_filed = OrderedDict()
-    return filed
-
-
 @router.post(DIAL_PATH)
 async def transfer_ended(request: Request) -> Response:
-    """<Dial>'s action callback: how the transfer ended, and what the caller hears next."""
-    form = await signed_form(request)
-    if form is None:
-        return Response("invalid signature", status_code=403)
-    settings = request.app.state.services.settings
-    status = str(form.get("DialCallStatus") or "")
-    log.info("call %s: transfer ended: %s", form.get("CallSid") or "?", status or "no status")
-    twiml = after_dial(
-        status,
-        emergency=request.query_params.get("emergency") == "1",
-        voicemail_url=settings.public_url + VOICEMAIL_PATH,
-        locale=settings.locale,
-        max_seconds=settings.voicemail_max_seconds,
-        emergency_number=settings.emergency_number,
-    )
-    return _xml(twiml)
-
-
-@router.post(VOICEMAIL_PATH)
-async def voicemail_left(request: Request) -> Response:
-    """<Record>'s action (or the redirect after it when nothing was said): file the ticket."""
+    """<Dial>'s action callback: how the transfer ended, and what the caller hears next.
+    Not answered: back to our own Media Stream, where the bot takes the message."""
     form = await signed_form(request)
     if form is None:
         return Response("invalid signature", status_code=403)
     services = request.app.state.services
+    settings = services.settings
     call_sid = str(form.get("CallSid") or "")
-    if not call_sid:
-        return Response("CallSid is missing", status_code=400)
-    locale = services.settings.locale
-    filed = _voicemails_filed(request.app)
-    if call_sid in filed:  # asked again (a retry): one ticket per voicemail
-        number = filed[call_sid]  # None: being filed, or kept on disk for later
-        return _xml(voicemail_saved(number, recorded=True, locale=locale, deferred=not number))
-    filed[call_sid] = None
-    while len(filed) > 1000:
-        filed.popitem(last=False)
-    recording = str(form.get("RecordingSid") or "") or None
-    seconds = str(form.get("RecordingDuration") or "")
-    report = voicemail_report(
-        call_sid=call_sid,
-        caller=str(form.get("From") or "") or None,
-        dial_status=request.query_params.get("dial") or "unknown",
-        recording_sid=recording,
-        recording_seconds=int(seconds) if seconds.isdigit() else None,
+    status = str(form.get("DialCallStatus") or "")
+    log.info("call %s: transfer ended: %s", call_sid or "?", status or "no status")
+    emergency = request.query_params.get("emergency") == "1"
+    if not emergency and status not in ANSWERED and not services.speech.ready:
+        log.error("call %s: no voicemail, the speech models are not loaded", call_sid)
+        return _starting_up(VoiceResponse())
+    earlier = registry_of(request.app).get(call_sid)
+    voicemail = connect_stream(
+        settings.public_url,
+        {
+            "caller": str(form.get("From") or ""),
+            "called": str(form.get("To") or ""),
+            "locale": settings.locale,
+            "mode": VOICEMAIL_MODE,
+            "dial": status or "unknown",
+            # The message's turns follow the conversation's on the call's record.
+            "turn_base": str(earlier.next_turn_index if earlier else UNKNOWN_TURN_BASE),
+        },
     )
-    number, deferred = None, False
-    try:
-        number = filed[call_sid] = (
-            await asyncio.to_thread(services.dispatch.file_complaint, report)
-        ).number
-        log.info("call %s: voicemail filed as ticket %s", call_sid, number)
-    except FilingDeferred:
-        deferred = True  # kept on disk; filed when the database is back
-    except Exception:
-        log.exception("call %s: could not file the voicemail", call_sid)
-        del filed[call_sid]  # a retry may file it
-    return _xml(voicemail_saved(number, recorded=bool(recording), locale=locale, deferred=deferred))
+    twiml = after_dial(
+        status,
+        emergency=emergency,
+        voicemail=voicemail,
+        locale=settings.locale,
+        emergency_number=settings.emergency_number,
+    )
+    return _xml(twiml)
 
 
 @router.get("/voice/calls/{call_sid}")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Protocol
 
 from voice import prompts
 from voice.call_ending import CallEnding
 from voice.call_line import CallLine
 from voice.call_session import CallSession
-from voice.conversation import NO_INPUT_LIMIT, Conversation
+from voice.conversation import NO_INPUT_LIMIT
 from voice.keypad import Keypad
 from voice.listening import Listener
 
@@ -19,6 +20,16 @@ log = logging.getLogger("dutyline.voice.pipeline")
 
 TICK_SECONDS = 0.1
 HANG_UP_GRACE_SECONDS = 30  # after the maximum length, however the goodbye went
+
+
+class Inputs(Protocol):
+    """What the clocks need from whoever answers the caller (voice/conversation.py's
+    Conversation, or voice/voicemail.py's Voicemail)."""
+
+    @property
+    def waiting(self) -> bool: ...
+
+    def event(self, name: str) -> None: ...
 
 
 class CallTimers:
@@ -44,7 +55,7 @@ class CallTimers:
         self,
         listener: Listener,
         keypad: Keypad,
-        conversation: Conversation,
+        conversation: Inputs,
         ending: CallEnding,
     ) -> None:
         while True:
@@ -76,7 +87,7 @@ class CallTimers:
                 self._quiet_since = None
                 self._no_input(conversation)
 
-    def _no_input(self, conversation: Conversation) -> None:
+    def _no_input(self, conversation: Inputs) -> None:
         self.session.no_input_count += 1
         count = self.session.no_input_count
         log.info("call %s: no input (%d of %d)", self.session.call_sid, count, NO_INPUT_LIMIT)

@@ -9,7 +9,7 @@ import yaml
 
 from dutyline.settings import ROOT
 from nlu.evaluate import load_heldout, parse_example
-from nlu.project import LOCALES_DIR, load_kinds, prepare, training_inputs
+from nlu.project import LOCALES_DIR, kinds_domain, load_kinds, prepare, training_inputs
 
 DATA = ROOT / "data"
 
@@ -74,3 +74,23 @@ def test_a_locale_overlays_only_the_wording_of_kinds() -> None:
         assert ko[code]["department"] == en[code]["department"]
         assert ko[code]["slots"].keys() == en[code]["slots"].keys()
         assert ko[code]["name"] != en[code]["name"]
+
+
+def test_a_kind_says_which_slots_the_first_sentence_may_fill() -> None:
+    """`entity: true` in data/ (not a list in code) lets a slot be taken from the caller's
+    first sentence; the place always can be."""
+    kinds = load_kinds("en", ROOT / "data")
+    kinds["new_kind"] = {
+        "name": "New kind",
+        "slots": {
+            "colour": {"question": "What colour?", "label": "Colour", "entity": True},
+            "size": {"question": "How big?", "label": "Size"},
+        },
+    }
+    slots = kinds_domain(kinds)["slots"]
+
+    def from_entity(slot: str) -> bool:
+        return any(m["type"] == "from_entity" for m in slots[slot]["mappings"])
+
+    assert from_entity("location") and from_entity("vehicle") and from_entity("animal")
+    assert from_entity("colour") and not from_entity("size") and not from_entity("blocking")

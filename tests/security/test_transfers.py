@@ -1,26 +1,34 @@
 """Issue 10, item 6: transfers that land.
 
 A transfer's <Dial> rings for a limited time, shows the caller's number and calls back
-(signed); not answered, busy, failed or canceled, the caller leaves a message that is filed
-as a voicemail ticket in the real database. Driven through the webhooks with Twilio's real
-DialCallStatus values and signed requests; and once through a whole phone call.
+(signed); not answered, busy, failed or canceled, the call goes back to our own Media
+Stream in voicemail mode (Twilio records nothing): the bot takes the message, keeps the
+recording on our side and files a voicemail ticket in the real database. Driven through
+the webhooks with Twilio's real DialCallStatus values and signed requests; and once
+through a whole phone call, the voicemail spoken into the stream as Twilio would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from callbench.simulator import Turn, sign, simulate_call
+from callbench.caller_voices import synthesize_caller
+from callbench.simulator import Dialed, Turn, TwilioLine, sign, simulate_call
 from dutyline.app import create_app
 from dutyline.settings import Settings
 from voice.call_control import LocalCallControl, dial_options
+from voice.prompts import voicemail_prompts
+from voice.routes import connect_stream
+from voice.speech import SpeechModels
 from voice.transfers import DialOptions, after_dial, dial_twiml
 
 CALLER = "+15185550177"
@@ -67,17 +75,14 @@ def dial_ended(call_sid: str, status: str) -> dict[str, str]:
     )
 
 
-def recorded(call_sid: str, seconds: int = 17) -> dict[str, str]:
-    """Record's action request after the caller spoke."""
-    return call_form(
-        call_sid,
-        RecordingSid="RE" + "a" * 32,
-        RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/{'AC' + '0' * 32}/Recordings/"
-        + "RE"
-        + "a" * 32,
-        RecordingDuration=str(seconds),
-        Digits="#",
-    )
+def voicemail_stream(twiml: str) -> tuple[str, dict[str, str]]:
+    """The <Connect><Stream> an answer sends the caller to: its URL and <Parameter>s."""
+    root = ElementTree.fromstring(twiml)
+    assert root.find("./Record") is None and root.find("./Say") is None  # nothing on Twilio
+    stream = root.find("./Connect/Stream")
+    assert stream is not None, twiml
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    return stream.get("url"), parameters
 
 
 @pytest.fixture
@@ -86,7 +91,9 @@ def app_settings(migrated_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def twilio(app_settings: Settings) -> Iterator[Twilio]:
+def twilio(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Twilio]:
+    # The webhooks alone: the models are not loaded, but the line answers as if they were.
+    monkeypatch.setattr(SpeechModels, "ready", property(lambda self: True))
     app = create_app(app_settings, load_models=False)
     with TestClient(app) as client:
         yield Twilio(client, app_settings)
@@ -137,34 +144,49 @@ def test_ring_time_is_a_setting(app_settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("status", UNANSWERED)
-def test_an_unanswered_transfer_ends_in_a_voicemail_ticket(twilio: Twilio, status: str) -> None:
+def test_an_unanswered_transfer_goes_back_to_our_stream_for_voicemail(
+    twilio: Twilio, status: str
+) -> None:
     sid = f"CAvoicemail{status.replace('-', '')}"
-    # The call came in as every call does (the record that keeps the caller's number).
-    twilio.post(twilio.settings.public_url + "/twilio/voice", call_form(sid, CallStatus="ringing"))
+    # The call came in as every call does: its first stream, and the record with its number.
+    first = twilio.post(
+        twilio.settings.public_url + "/twilio/voice", call_form(sid, CallStatus="ringing")
+    )
+    first_url, first_parameters = voicemail_stream(first.text)
     dial = transfer_dial(twilio.settings, CALLER)
     answer = twilio.post(dial.get("action"), dial_ended(sid, status))
     assert answer.status_code == 200
     root = ElementTree.fromstring(answer.text)
-    assert "leave a message" in root.find("./Say").text
-    record = root.find("./Record")
-    assert record is not None and record.get("maxLength") == "120"
-    assert record.get("action").startswith(twilio.settings.public_url + "/twilio/voicemail?")
-    assert root.find("./Redirect").text == record.get("action")  # nothing said: still filed
+    assert [child.tag for child in root] == ["Connect"]
+    url, parameters = voicemail_stream(answer.text)
+    assert url == first_url  # the same Media Stream, whose upgrade Twilio signs
+    assert parameters == first_parameters | {
+        "mode": "voicemail",
+        "dial": status,
+        "turn_base": "1000",  # this process never saw the call's conversation
+    }
+    assert parameters["caller"] == CALLER and parameters["called"] == CITY
     assert dispatch_of(twilio).ticket_for_call(sid) is None  # not before the message
 
-    saved = twilio.post(record.get("action"), recorded(sid))
-    assert saved.status_code == 200
-    number = dispatch_of(twilio).ticket_for_call(sid)
-    assert number is not None
-    spoken = " ".join(number)
-    said = ElementTree.fromstring(saved.text)
-    assert spoken in said.find("./Say").text and said.find("./Hangup") is not None
-    ticket = dispatch_of(twilio).get_ticket(number)
-    assert ticket.needs_triage
-    assert ticket.caller_number == CALLER
-    assert ticket.description.startswith("Voicemail after an unanswered transfer: a 17 s")
-    assert "RE" + "a" * 32 in ticket.description
-    assert status in (ticket.triage_reason or "")
+
+def test_the_voicemail_stream_is_built_like_the_first(app_settings: Settings) -> None:
+    connect = connect_stream(app_settings.public_url, {"caller": CALLER, "mode": "voicemail"})
+    twiml = after_dial(
+        "busy", emergency=False, voicemail=connect, locale="en", emergency_number="911"
+    )
+    url, parameters = voicemail_stream(str(twiml))
+    assert url == app_settings.public_url.replace("http", "ws", 1) + "/twilio/stream"
+    assert parameters == {"caller": CALLER, "mode": "voicemail"}
+
+
+def test_without_the_speech_models_the_caller_is_told_to_call_again(
+    app_settings: Settings,
+) -> None:
+    with TestClient(create_app(app_settings, load_models=False)) as client:
+        twilio = Twilio(client, app_settings)
+        answer = twilio.post(app_settings.public_url + "/twilio/dial", dial_ended("CAx", "busy"))
+    root = ElementTree.fromstring(answer.text)
+    assert [child.tag for child in root] == ["Say", "Hangup"]
 
 
 @pytest.mark.parametrize("status", ANSWERED)
@@ -176,19 +198,6 @@ def test_an_answered_transfer_just_ends(twilio: Twilio, status: str) -> None:
     assert dispatch_of(twilio).ticket_for_call(sid) is None
 
 
-def test_no_message_is_still_a_ticket_and_a_retry_is_not_a_second(twilio: Twilio) -> None:
-    sid = "CAnomessage"
-    answer = twilio.post(twilio.settings.public_url + "/twilio/dial", dial_ended(sid, "busy"))
-    redirect = ElementTree.fromstring(answer.text).find("./Redirect").text
-    before = dispatch_of(twilio).count_tickets()
-    first = twilio.post(redirect, call_form(sid))  # what <Redirect> posts: no recording
-    again = twilio.post(redirect, call_form(sid))
-    assert first.status_code == again.status_code == 200
-    assert dispatch_of(twilio).count_tickets() == before + 1
-    ticket = dispatch_of(twilio).get_ticket(dispatch_of(twilio).ticket_for_call(sid))
-    assert "no message was left" in ticket.description
-
-
 def test_an_unanswered_emergency_transfer_says_dial_it_yourself(twilio: Twilio) -> None:
     sid = "CAemergency"
     dial = transfer_dial(twilio.settings, CALLER, to=twilio.settings.emergency_number)
@@ -196,29 +205,45 @@ def test_an_unanswered_emergency_transfer_says_dial_it_yourself(twilio: Twilio) 
     answer = twilio.post(dial.get("action"), dial_ended(sid, "no-answer"))
     root = ElementTree.fromstring(answer.text)
     assert "dial 911 now" in root.find("./Say").text
-    assert root.find("./Record") is None and root.find("./Hangup") is not None
+    assert root.find("./Connect") is None and root.find("./Hangup") is not None
 
 
-@pytest.mark.parametrize("path", ["/twilio/dial", "/twilio/voicemail?dial=busy"])
-def test_forged_callbacks_are_refused(twilio: Twilio, path: str) -> None:
+def test_forged_dial_callbacks_are_refused(twilio: Twilio) -> None:
     sid = "CAforgedcallback"
+    path = "/twilio/dial"
     url = twilio.settings.public_url + path
-    unsigned = twilio.post(url, recorded(sid) | dial_ended(sid, "busy"), signed=False)
+    unsigned = twilio.post(url, dial_ended(sid, "busy"), signed=False)
     assert unsigned.status_code == 403
-    form = recorded(sid) | dial_ended(sid, "busy")
+    form = dial_ended(sid, "busy")
     forged = sign("not-the-token", url, form)
     response = twilio.client.post(path, data=form, headers={"X-Twilio-Signature": forged})
     assert response.status_code == 403
-    assert dispatch_of(twilio).ticket_for_call(sid) is None
+
+
+def test_twilio_no_longer_records_voicemail(twilio: Twilio) -> None:
+    form = call_form("CAold", RecordingSid="RE" + "a" * 32)
+    url = twilio.settings.public_url + "/twilio/voicemail"
+    assert twilio.post(url, form).status_code == 404
 
 
 # --- a whole call -----------------------------------------------------------------------------
 
 
+async def _wait_for_close(dispatch: Any, call_sid: str, outcome: str) -> Any:
+    deadline = time.monotonic() + 30
+    while True:  # the voicemail stream's record closes just after its line does
+        call = await asyncio.to_thread(dispatch.get_call, call_sid)
+        if call.outcome == outcome or time.monotonic() > deadline:
+            return call
+        await asyncio.sleep(0.2)
+
+
 @pytest.mark.slow
 async def test_a_phone_call_put_through_to_nobody_leaves_a_voicemail(stack: Any) -> None:
     """The caller presses 0 for a person; the real dialogue transfers them with the caller's
-    number shown; the officer does not answer; the message becomes a ticket."""
+    number shown; the officer does not answer; Twilio comes back to our Media Stream in
+    voicemail mode; the caller speaks and hangs up; the words become a voicemail ticket and
+    the recording stays on our disk."""
     settings = stack.settings
     result = await simulate_call(
         stack.app_url,
@@ -232,38 +257,77 @@ async def test_a_phone_call_put_through_to_nobody_leaves_a_voicemail(stack: Any)
     dial = ElementTree.fromstring(transfer["twiml"]).find("./Dial")
     assert dial.get("callerId") == CALLER and dial.get("timeout") == "25"
     assert dial.text == transfer["to"]
-    filed_on_transfer = stack.services.dispatch.ticket_for_call(result.call_sid)
-
-    async with httpx.AsyncClient(timeout=30) as client:
-
-        async def post(url: str, form: dict[str, str]) -> httpx.Response:
-            path = url.removeprefix(settings.public_url)
-            headers = {"X-Twilio-Signature": sign(settings.signing_token, url, form)}
-            return await client.post(stack.app_url + path, data=form, headers=headers)
-
-        answer = await post(dial.get("action"), dial_ended(result.call_sid, "no-answer"))
-        record = ElementTree.fromstring(answer.text).find("./Record")
-        assert record is not None
-        saved = await post(record.get("action"), recorded(result.call_sid, seconds=9))
-    assert saved.status_code == 200
     dispatch = stack.services.dispatch
-    call = dispatch.get_call(result.call_sid)
+    filed_on_transfer = dispatch.ticket_for_call(result.call_sid)
+    conversation_turns = len(result.turns)
+    before = await _wait_for_close(dispatch, result.call_sid, "transferred")
+    assert before.outcome == "transferred" and before.recording_path
+    conversation_bytes = Path(before.recording_path).stat().st_size
+
+    line = TwilioLine(
+        stack.app_url,
+        public_url=settings.public_url,
+        token=settings.signing_token,
+        caller_number=CALLER,
+    )
+    line.call_sid = result.call_sid  # the same call, back from the <Dial>
+    form = dial_ended(result.call_sid, "no-answer")
+    answer = await line.post_signed(dial.get("action").removeprefix(settings.public_url), form)
+    assert answer.status_code == 200
+    url, parameters = voicemail_stream(answer.text)
+    assert parameters["mode"] == "voicemail" and parameters["caller"] == CALLER
+    assert parameters["turn_base"] == str(conversation_turns)
+
+    message = "The drain on Elm Street is blocked and the water is rising."
+    audio = await asyncio.to_thread(
+        synthesize_caller, message, voice="flite:rms", silence_before_ms=200
+    )
+    await line.open_stream(Dialed(200, answer.text, url, parameters))
+    try:
+        assert await line.wait_for_bot(timeout=60)  # the fixed prompt, played in full
+        line.speak(audio)
+        await line.wait_sent()
+        await asyncio.sleep(1.0)  # a moment of silence after the last word, then hang up
+        await line.hang_up()
+    finally:
+        await line.close()
+
+    call = await _wait_for_close(dispatch, result.call_sid, "voicemail")
+    assert call.outcome == "voicemail"  # the later close knows better than "transferred"
     tickets = [dispatch.get_ticket(number) for number in call.ticket_numbers]
     voicemail = [t for t in tickets if (t.description or "").startswith("Voicemail")]
     assert len(voicemail) == 1, f"tickets of the call: {[t.description for t in tickets]}"
-    assert voicemail[0].caller_number == CALLER and voicemail[0].needs_triage
+    ticket = voicemail[0]
+    assert ticket.caller_number == CALLER and ticket.needs_triage
+    assert "no-answer" in (ticket.triage_reason or "")
+    heard = (ticket.transcript or "").lower()
+    assert "drain" in heard and "elm" in heard, ticket.transcript
     assert filed_on_transfer in call.ticket_numbers  # the transfer's own note stays too
+    # The recording is ours, in the recordings folder: the same file as the conversation's,
+    # which goes on with the prompt and the message (at least 3 s more of 8 kHz stereo).
+    recording = Path(call.recording_path)
+    assert call.recording_path == before.recording_path and recording.is_file()
+    assert recording.stat().st_size > conversation_bytes + 8000 * 2 * 2 * 3
+    assert Path(settings.recordings_dir).resolve() in recording.resolve().parents
+    # The message's turns follow the conversation's; none of those was overwritten.
+    indexes = [t.index for t in call.turns]
+    assert len(indexes) == len(set(indexes)) and max(indexes) >= conversation_turns
+    said = [
+        t.text for t in sorted(call.turns, key=lambda t: t.index) if t.index >= conversation_turns
+    ]
+    assert said[0] == voicemail_prompts("en").leave_message
 
 
 def test_a_korean_line_asks_for_the_message_in_korean() -> None:
+    words = voicemail_prompts("ko")
+    assert "말씀" in words.leave_message and "{spoken_number}" in words.saved
     twiml = after_dial(
-        "busy",
-        emergency=False,
-        voicemail_url="https://line.example.kr/twilio/voicemail",
+        "no-answer",
+        emergency=True,
+        voicemail=connect_stream("https://line.example.kr", {}),
         locale="ko",
-        max_seconds=60,
         emergency_number="119",
     )
     say = ElementTree.fromstring(str(twiml)).find("./Say")
     assert say.get("language") == "ko-KR" and say.get("voice") == "Polly.Seoyeon"
-    assert "메시지" in say.text or "말씀" in say.text
+    assert "119" in say.text

@@ -172,6 +172,47 @@ async def test_transfer_to_the_officer_goes_through_call_control(telephony_app) 
     assert telephony_app.dispatch.closed[0].outcome == "transferred"
 
 
+async def test_a_voicemail_stream_takes_a_message_without_the_dialogue(make_telephony_app) -> None:
+    """mode=voicemail (an unanswered transfer): a fixed prompt, the message recognized here;
+    the pound key ends it: one voicemail ticket, thanks with its number, hang up."""
+    with make_telephony_app() as app:
+        line = app.line()
+        dialed = await line.dial()
+        dialed.parameters |= {"mode": "voicemail", "dial": "busy", "turn_base": "7"}
+        await line.open_stream(dialed)
+        assert await line.wait_for_bot()  # the prompt
+        line.speak(caller("The street light on Oak Street is out."))
+        await line.wait_sent()
+        await line.press("#")
+        await wait_until(lambda: line.closed.is_set(), timeout=60)
+        assert line.hung_up_by == "bot" and app.call_control.actions("hang_up", line.call_sid)
+        await wait_until(lambda: app.dispatch.closed)
+        assert app.dialogue.calls == []  # Rasa never asked
+        [report] = app.dispatch.reports
+        assert report.description.startswith("Voicemail: ") and "oak" in report.description.lower()
+        assert report.needs_triage and "(busy)" in report.triage_reason
+        assert report.call_sid == line.call_sid and report.channel == "phone"
+        [end] = app.dispatch.closed
+        assert end.outcome == "voicemail" and end.recording_path.endswith(f"{line.call_sid}.wav")
+        turns = sorted(app.dispatch.turns, key=lambda t: t.index)
+        assert turns[0].index == 7 and turns[0].speaker == "bot"
+        assert " ".join(app.dispatch.tickets[line.call_sid]) in turns[-1].text
+
+
+async def test_a_silent_voicemail_is_still_a_call_back_ticket(make_telephony_app) -> None:
+    with make_telephony_app(no_input_timeout_seconds=1.5) as app:
+        line = app.line()
+        dialed = await line.dial()
+        dialed.parameters |= {"mode": "voicemail", "dial": "no-answer"}
+        await line.open_stream(dialed)
+        await wait_until(lambda: line.closed.is_set(), timeout=60)
+        await wait_until(lambda: app.dispatch.closed)
+        [report] = app.dispatch.reports
+        assert "no message was left; call the caller back" in report.description
+        assert app.dispatch.closed[0].outcome == "voicemail"
+        assert "did not hear a message" in max(app.dispatch.turns, key=lambda t: t.index).text
+
+
 async def test_calls_at_once_keep_to_themselves(telephony_app) -> None:
     """Three calls share the models; each has its own session, turns and recording."""
     texts = {

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from callbench.caller_voices import synthesize_caller
+from voice.recorder import CallRecorder
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +67,27 @@ async def test_turns_latency_and_a_two_channel_recording(telephony_app) -> None:
     assert rms(span(bot_channel, said.started_ms, said.ended_ms)) < 50
     assert rms(span(bot_channel, greeting.started_ms, greeting.ended_ms)) > 300
     assert rms(span(caller_channel, greeting.started_ms, greeting.ended_ms)) < 50
+
+
+def test_a_voicemail_goes_on_in_the_same_recording(tmp_path: Path) -> None:
+    """The message after an unanswered transfer continues the call's file: both channels of
+    the conversation stay where they were and the message follows them."""
+    path = tmp_path / "CAone.wav"
+    first = CallRecorder(path)
+    first.caller(np.full(800, 100, dtype="<i2").tobytes())  # 100 ms of the caller
+    first.bot(np.full(400, -7, dtype="<i2").tobytes())  # then 50 ms of the bot, from "now"
+    first.save()  # 150 ms: the bot's words end the file
+
+    again = CallRecorder.continuing(path)
+    assert again.now_ms == 150 and again.bot_queued_ms == 0
+    again.caller(np.full(1600, 300, dtype="<i2").tobytes())  # 200 ms of the message
+    again.save()
+
+    with wave.open(str(path), "rb") as wav:
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert len(stereo) == 2800
+    caller, bot = stereo[:, 0], stereo[:, 1]
+    assert (caller[:800] == 100).all() and (caller[800:1200] == 0).all()
+    assert (caller[1200:] == 300).all()
+    assert (bot[:800] == 0).all() and (bot[800:1200] == -7).all() and (bot[1200:] == 0).all()
+    assert CallRecorder.continuing(tmp_path / "none.wav").now_ms == 0  # nothing earlier
