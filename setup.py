@@ -1,5 +1,5 @@
 """Everything about the build is in pyproject.toml except this: the wheel carries data/
-(complaint kinds, departments, roster, gazetteer) as dutyline/bundled_data, the defaults
+(complaint kinds, departments, roster, the city's places) as dutyline/bundled_data, the defaults
 an installed dutyline uses when its working directory has no data/ (dutyline/settings.py).
 data/ stays at the top of the checkout, where people edit it."""
 

@@ -6,9 +6,9 @@
 2. End of turn: how often a shorter end-of-turn silence cuts a caller who pauses
    mid-sentence (the real Silero VAD and end-of-turn detector).
 3. The held-out NLU report from the running Rasa server (nlu/evaluate.py).
-4. Task success: the scripted calls of data/sample_calls/calls.yaml through the
-   running app (callbench/simulator.simulate_call); a call succeeds when its ticket
-   has the right kind, department and place.
+4. Task success: the scripted calls of data/sample_calls/calls.yaml (or another calls
+   file, e.g. riverton_places.yaml) through the running app (callbench/task_success.py);
+   a call succeeds when its ticket has the right kind, department and place.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from callbench.caller_voices import CallerAudioError, synthesize_caller
-from callbench.calls import load_calls
 from callbench.latency import percentile
 from callbench.machine import machine
 from callbench.speech_bench import UTTERANCES, corpus_wer, word_error_rate
@@ -258,110 +257,6 @@ def nlu_report(rasa_url: str, locale: str) -> dict[str, Any]:
     }
 
 
-# --- 4. task success ----------------------------------------------------------------------
-
-
-class _NoSms:
-    def send_sms(self, to: str, body: str) -> str:  # the benchmark only reads tickets
-        raise RuntimeError("the accuracy benchmark sends no SMS")
-
-
-def ticket_reader(settings: Settings) -> Callable[[str], Any]:
-    """Reads a filed ticket from the app's database (the running app's Settings)."""
-    from dispatch.db import make_engine
-    from dispatch.service import DispatchService
-
-    service = DispatchService(make_engine(settings.database_url), settings, sms=_NoSms())
-    return service.get_ticket
-
-
-def judge(expected: Any, ticket: Any) -> dict[str, bool]:
-    place = (
-        " ".join(
-            filter(None, [ticket.location_text, ticket.location_normalized, ticket.place_name])
-        ).lower()
-        if ticket
-        else ""
-    )
-    return {
-        "kind": bool(ticket) and ticket.kind == expected.kind,
-        "department": bool(ticket) and ticket.department_code == expected.department,
-        "place": bool(ticket) and expected.location_contains.lower() in place,
-    }
-
-
-async def _scripted_calls(
-    settings: Settings,
-    *,
-    app_url: str,
-    public_url: str,
-    token: str,
-    calls_file: Path,
-    voices: Sequence[str],
-    parallel: int,
-    progress: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    from callbench.simulator import Turn, simulate_call
-
-    scripts = load_calls(calls_file)
-    read_ticket = ticket_reader(settings)
-    slots = asyncio.Semaphore(parallel)
-    jobs = [(script, voice) for voice in voices for script in scripts]
-
-    async def one(index: int, script: Any, voice: str) -> dict[str, Any]:
-        async with slots:
-            row: dict[str, Any] = {"name": script.name, "voice": voice}
-            try:
-                result = await simulate_call(
-                    app_url,
-                    [Turn("say", text) for text in script.says],
-                    public_url=public_url,
-                    token=token,
-                    voice=voice,
-                    caller_number=f"+1555{3_000_000 + index:07d}",
-                )
-            except Exception as error:
-                row.update(error=f"{type(error).__name__}: {error}", success=False)
-                return row
-            ticket = None
-            if result.ticket_number:
-                ticket = await asyncio.to_thread(read_ticket, result.ticket_number)
-            checks = judge(script, ticket)
-            row.update(
-                ticket=result.ticket_number,
-                outcome=result.outcome,
-                kind=ticket.kind if ticket else None,
-                department=ticket.department_code if ticket else None,
-                place=ticket.location_text if ticket else None,
-                checks=checks,
-                success=all(checks.values()),
-                needs_triage=ticket.needs_triage if ticket else None,
-                triage_reason=ticket.triage_reason if ticket else None,
-                conversation=[f"{t['speaker']}: {t['text']}" for t in result.turns],
-            )
-            mark = "ok" if row["success"] else "MISS"
-            progress(f"  {mark:<4} {script.name} ({voice}): {row['kind']} / {row['place']}")
-            return row
-
-    progress(f"task success: {len(scripts)} scripted calls x {len(voices)} voices")
-    return list(await asyncio.gather(*(one(i, s, v) for i, (s, v) in enumerate(jobs))))
-
-
-def task_success(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    def rate(key: str) -> float:
-        return round(sum(1 for r in rows if r.get("checks", {}).get(key)) / max(1, len(rows)), 3)
-
-    return {
-        "calls": len(rows),
-        "success_rate": round(sum(1 for r in rows if r.get("success")) / max(1, len(rows)), 3),
-        "ticket_rate": round(sum(1 for r in rows if r.get("ticket")) / max(1, len(rows)), 3),
-        "kind_rate": rate("kind"),
-        "department_rate": rate("department"),
-        "place_rate": rate("place"),
-        "rows": rows,
-    }
-
-
 def run(
     settings: Settings,
     *,
@@ -378,6 +273,8 @@ def run(
     silences_ms: Sequence[int] = (600, 450, 300),
     parallel: int = 2,
     parts: Sequence[str] = ("wer", "turn", "nlu", "calls"),
+    limit: int | None = None,
+    caller: str = "scripted",
     progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     voices = list(voices or default_voices())
@@ -399,8 +296,10 @@ def run(
         progress("held-out NLU report")
         result["nlu"] = nlu_report(rasa_url, settings.locale)
     if "calls" in parts:
+        from callbench.task_success import scripted_calls, task_success
+
         rows = asyncio.run(
-            _scripted_calls(
+            scripted_calls(
                 settings,
                 app_url=app_url,
                 public_url=public_url,
@@ -408,6 +307,8 @@ def run(
                 calls_file=calls_file,
                 voices=call_voices,
                 parallel=parallel,
+                limit=limit,
+                caller=caller,
                 progress=progress,
             )
         )

@@ -1,7 +1,8 @@
-"""`dutyline bench latency` and `dutyline bench accuracy` (mounted by dutyline/cli.py).
+"""`dutyline bench latency`, `accuracy` and `places` (mounted by dutyline/cli.py).
 
-Both run against an already running dutyline (`make run`); addresses default to
-Settings, so run them with the same environment as the app.
+latency and accuracy run against an already running dutyline (`make run`); addresses
+default to Settings, so run them with the same environment as the app. places needs no
+running app: it loads the recognizer and the city's geocoder itself.
 """
 
 from __future__ import annotations
@@ -214,10 +215,26 @@ def accuracy(
     parts: Annotated[
         str, typer.Option(help="Which parts: wer, turn, nlu, calls.")
     ] = "wer,turn,nlu,calls",
+    limit: Annotated[int | None, typer.Option(help="Only the first N scripted calls.")] = None,
+    caller: Annotated[
+        str,
+        typer.Option(
+            help="scripted: say the call's lines in order; responsive: answer what the bot "
+            "asks (repeat, pick, spell, key the number), for calls with a true place."
+        ),
+    ] = "scripted",
     app_url: AppUrl = None,
     public_url: PublicUrl = None,
     rasa_url: RasaUrl = None,
-    calls_file: CallsFile = None,
+    calls_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--calls-file",
+            "--calls",
+            help="Scripted calls (default: data/sample_calls/calls.yaml; "
+            "data/sample_calls/riverton_places.yaml adds house number and distance).",
+        ),
+    ] = None,
     as_json: AsJson = False,
     save: Save = None,
 ) -> None:
@@ -246,6 +263,8 @@ def accuracy(
         silences_ms=_ints(silences),
         parallel=parallel,
         parts=wanted,
+        limit=limit,
+        caller=caller,
         progress=lambda line: errors.print(f"[dim]{line}[/]"),
     )
     _output(result, as_json, save, print_accuracy)
@@ -291,34 +310,53 @@ def print_accuracy(result: dict[str, Any]) -> None:
         console.print(nlu["text"], markup=False, highlight=False)
     success = result.get("task_success")
     if success:
-        table = Table(
-            "call", "voice", "ticket", "kind", "department", "place", "result",
-            title=f"Task success: {success['success_rate']:.0%} of {success['calls']} scripted "
-            f"calls (kind {success['kind_rate']:.0%}, department {success['department_rate']:.0%}, "
-            f"place {success['place_rate']:.0%}, any ticket {success['ticket_rate']:.0%})",
-        )  # fmt: skip
-        for row in success["rows"]:
-            checks = row.get("checks", {})
-            table.add_row(
-                row["name"],
-                row["voice"],
-                str(row.get("ticket") or row.get("error") or "-"),
-                _tick(row.get("kind"), checks.get("kind")),
-                _tick(row.get("department"), checks.get("department")),
-                _tick(row.get("place"), checks.get("place")),
-                "[green]ok[/]" if row.get("success") else "[red]miss[/]",
-            )
-        console.print(table)
-        for row in success["rows"]:
-            if not row.get("success"):
-                console.print(
-                    f"[bold]{row['name']} ({row['voice']})[/]: triage reason "
-                    f"{row.get('triage_reason')!r}; error {row.get('error')!r}"
-                )
-                for line in row.get("conversation", []):
-                    console.print(f"    {line}", markup=False, highlight=False)
+        from callbench.task_success import print_table
+
+        print_table(success, console)
 
 
-def _tick(value: Any, ok: bool | None) -> str:
-    text = str(value) if value else "-"
-    return f"[green]{text}[/]" if ok else f"[red]{text}[/]"
+@app.command()
+def places(
+    voices: Annotated[
+        str, typer.Option(help="Caller voices, comma-separated.")
+    ] = "flite:slt,espeak:en-us,flite:rms",
+    model: Annotated[
+        str | None, typer.Option(help="Recognizer, e.g. whisper:base (default: as configured).")
+    ] = None,
+    hints: Annotated[
+        bool, typer.Option(help="Give the recognizer the place hints a call gives it.")
+    ] = True,
+    calls_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--calls-file",
+            "--calls",
+            help="Calls with true places (default: data/sample_calls/riverton_places.yaml).",
+        ),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Keep synthesized caller audio here between runs.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N calls.")] = None,
+    verbose: Annotated[bool, typer.Option(help="Print every answer as it is measured.")] = False,
+    as_json: AsJson = False,
+    save: Save = None,
+) -> None:
+    """Place answers heard and geocoded, straight from audio (no running app needed)."""
+    import tempfile
+
+    from callbench import place_bench as bench
+
+    result = bench.run(
+        get_settings(),
+        calls_file=calls_file,
+        voices=_words(voices),
+        model=model,
+        hints=hints,
+        cache=cache or Path(tempfile.gettempdir()) / "dutyline-place-audio",
+        limit=limit,
+        progress=(lambda line: errors.print(line, markup=False, highlight=False))
+        if verbose
+        else (lambda line: None),
+    )
+    _output(result, as_json, save, lambda result: bench.print_table(result, console))

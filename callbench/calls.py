@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from callbench.caller_voices import synthesize_caller
+from callbench.place_checks import ExpectedPlace
 from callbench.simulator import FRAME, TwilioLine
 from voice.codec import ulaw_decode
 
@@ -33,6 +34,12 @@ class ScriptedCall:
     kind: str
     department: str
     location_contains: str
+    # Calls with a known true place (data/sample_calls/riverton_places.yaml): which turn
+    # answers "Where is it?" and what it must become.
+    place_turn: int | None = None
+    place: ExpectedPlace | None = None
+    # (slot, answer) for each of the kind's questions: for a caller who answers what is asked
+    answers: tuple[tuple[str, str], ...] = ()
 
 
 def load_calls(path: Path) -> list[ScriptedCall]:
@@ -44,6 +51,11 @@ def load_calls(path: Path) -> list[ScriptedCall]:
             kind=call["expect"]["kind"],
             department=call["expect"]["department"],
             location_contains=str(call["expect"]["location_contains"]),
+            place_turn=call.get("place_turn"),
+            place=ExpectedPlace.from_yaml(call["expect"]["place"])
+            if "place" in call["expect"]
+            else None,
+            answers=tuple((str(k), str(v)) for k, v in (call.get("answers") or {}).items()),
         )
         for call in data["calls"]
     ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CallOutcome = Literal[
     "in_progress",
@@ -64,6 +65,77 @@ class CallEnd(BaseModel):
     telephony_status: str | None = None  # e.g. Twilio's CallStatus
 
 
+class PlaceKind(StrEnum):
+    """How a caller named a place."""
+
+    ADDRESS = "address"  # house number + street: an address point or interpolated
+    INTERSECTION = "intersection"  # "corner of Pearl and State"
+    BLOCK = "block"  # "the 300 block of Lark Street"
+    LANDMARK = "landmark"  # "City Hall", "the high school on Madison Avenue"
+    NEAR = "near"  # "Broadway near Union Station": the point of the street nearest it
+    STREET = "street"  # a street without a number: somewhere on it
+
+
+class PlaceCandidate(BaseModel):
+    """One place of the city's own data that what the caller said may mean."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(description='As read back to the caller: "42 Linden Street"')
+    kind: PlaceKind
+    street: str | None = Field(None, description="The city's canonical street name, if any")
+    number: str | None = Field(None, description="House number, when one was said")
+    lat: float
+    long: float
+    confidence: float = Field(ge=0.0, le=1.0, description="How sure the match is, 0..1")
+
+
+class PlaceMatch(BaseModel):
+    """What the city's place data makes of a caller's words, best candidate first."""
+
+    said: str
+    candidates: list[PlaceCandidate] = Field(default_factory=list)
+    # Why nothing matched, for the dialogue to choose its next question:
+    # "empty", "vague" ("here", "my street"), "no_street", "no_number" (number not on street).
+    problem: str | None = None
+
+    @property
+    def best(self) -> PlaceCandidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def confident(self) -> bool:
+        """One clear winner: read it back as the city names it."""
+        best = self.best
+        if best is None or best.confidence < CONFIDENT_PLACE:
+            return False
+        return len(self.candidates) < 2 or (
+            self.candidates[1].confidence < best.confidence - AMBIGUOUS_MARGIN
+        )
+
+    @property
+    def ambiguous(self) -> bool:
+        """Two close candidates: ask the caller which one."""
+        return (
+            len(self.candidates) >= 2
+            and self.candidates[0].confidence >= POSSIBLE_PLACE
+            and self.candidates[1].confidence >= self.candidates[0].confidence - AMBIGUOUS_MARGIN
+        )
+
+
+CONFIDENT_PLACE = 0.8
+POSSIBLE_PLACE = 0.5
+AMBIGUOUS_MARGIN = 0.1
+
+
+class PlaceVocabulary(BaseModel):
+    """The city's names, for recognition that expects a place."""
+
+    streets: list[str] = Field(default_factory=list)
+    landmarks: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+
+
 class ComplaintReport(BaseModel):
     """What a caller (or an Open311 client) reported."""
 
@@ -79,6 +151,10 @@ class ComplaintReport(BaseModel):
     triage_reason: str | None = None
     lat: float | None = None
     long: float | None = None
+    # The city's place the caller confirmed (phone), when one matched; None otherwise.
+    place: PlaceCandidate | None = None
+    # False: the location is the caller's own words, no place of the city's data matched.
+    place_verified: bool | None = None
 
 
 class FiledTicket(BaseModel):
@@ -128,6 +204,18 @@ class Dispatch(Protocol):
 
     def on_duty_phone(self, kind: str | None) -> str | None:
         """The phone of the officer on duty now for this kind (or the fallback)."""
+        ...
+
+    def find_place(self, said: str) -> PlaceMatch:
+        """The city's places that the caller's words may mean, best first."""
+        ...
+
+    def place_vocabulary(self) -> PlaceVocabulary:
+        """The city's street, landmark and alias names."""
+        ...
+
+    def add_caller_note(self, call_sid: str, text: str) -> str | None:
+        """What the caller added after filing, as a note on the call's ticket; its number."""
         ...
 
 

@@ -24,13 +24,13 @@ from dispatch.caller_sms import receipt_number, reported_caller
 from dispatch.contract import ComplaintReport, FiledTicket, FilingDeferred, mask_phone
 from dispatch.db import session_scope
 from dispatch.duplicates import find_original, link_to_original
-from dispatch.gazetteer import Gazetteer
 from dispatch.kinds import TRIAGE_KIND_NAME, ComplaintKind
 from dispatch.models import Call, Department, Ticket, TicketStatus
 from dispatch.numbering import next_number
 from dispatch.outbox import caller_receipt_sms, enqueue
 from dispatch.routing import TRIAGE_DEPARTMENT, RoutingError, duty_supervisor, route
 from dispatch.spool import ComplaintSpool
+from dispatch.ticket_place import PlaceFinder, filed_place
 from dispatch.ticket_work import give_to, notify_assignee
 
 log = logging.getLogger("dutyline.dispatch")
@@ -44,7 +44,7 @@ class FilingRules:
     """What filing needs to know beyond the report (from the dispatch settings)."""
 
     kinds: Mapping[str, ComplaintKind]
-    gazetteer: Gazetteer
+    places: PlaceFinder | None
     timezone: str
     duplicate_window_minutes: int
     duplicate_radius_meters: float
@@ -102,10 +102,7 @@ def file_report(
     elif kind is None:
         triage_reason = triage_reason or "kind not recognised"
     triage = report.needs_triage or kind is None
-    place = rules.gazetteer.resolve(report.location)
-    lat = report.lat if report.lat is not None else place.lat
-    long = report.long if report.long is not None else place.long
-    exact_point = report.lat is not None or (place.place is not None and place.place.is_point)
+    place = filed_place(report, rules.places)
 
     with session_scope(engine, write=True) as session:
         call = (
@@ -114,7 +111,7 @@ def file_report(
             else None
         )
         if call is not None and not triage:
-            again = _same_report_on_call(session, call, report.kind, place.normalized, at)
+            again = _same_report_on_call(session, call, report.kind, place.key, at)
             if again is not None:
                 return filed_ticket(session, again)
 
@@ -133,10 +130,10 @@ def file_report(
             original = find_original(
                 session,
                 kind=report.kind,
-                normalized=place.normalized or None,
-                # "12 Main Street" and "480 Main Street" share the street's point: not near.
-                lat=lat if exact_point else None,
-                long=long if exact_point else None,
+                normalized=place.key,
+                lat=place.lat,
+                long=place.long,
+                place_kind=place.kind,
                 at=at,
                 window_minutes=rules.duplicate_window_minutes,
                 radius_m=rules.duplicate_radius_meters,
@@ -147,11 +144,14 @@ def file_report(
             kind_name=kind.name if kind is not None else TRIAGE_KIND_NAME,
             channel=report.channel,
             status=TicketStatus.DUPLICATE if original else TicketStatus.NEW,
-            location_text=report.location,
-            location_normalized=place.normalized or None,
-            place_name=place.place.name if place.place else None,
-            lat=lat,
-            long=long,
+            location_text=report.location,  # always the reporter's own words
+            location_normalized=place.key,
+            place_name=place.name,
+            place_kind=place.kind,
+            place_confidence=place.confidence,
+            place_verified=place.verified,
+            lat=place.lat,
+            long=place.long,
             details=dict(report.details),
             description=report.description,
             caller_number=reported_caller(report, call),
@@ -233,6 +233,7 @@ def file_bare_triage(
             session.add(triage)
             session.flush()
         call = call_by_sid(session, report.call_sid) if report.call_sid else None
+        place = filed_place(report, None)  # what the report says, nothing looked up
         details = dict(report.details)
         if report.kind:
             details.setdefault("reported_kind", report.kind)
@@ -242,6 +243,13 @@ def file_bare_triage(
             kind_name=TRIAGE_KIND_NAME,
             channel=report.channel,
             location_text=report.location,
+            location_normalized=place.key,
+            place_name=place.name,
+            place_kind=place.kind,
+            place_confidence=place.confidence,
+            place_verified=place.verified,
+            lat=place.lat,
+            long=place.long,
             details=details,
             description=report.description,
             caller_number=reported_caller(report, call),
@@ -312,14 +320,14 @@ def filed_ticket(session: Session, ticket: Ticket) -> FiledTicket:
 
 
 def _same_report_on_call(
-    session: Session, call: Call, kind: str | None, normalized: str, at: datetime
+    session: Session, call: Call, kind: str | None, normalized: str | None, at: datetime
 ) -> Ticket | None:
     """A retried 'file' action of the same call: same kind and place, minutes ago."""
     return session.exec(
         select(Ticket).where(
             Ticket.call_id == call.id,
             Ticket.kind == kind,
-            Ticket.location_normalized == (normalized or None),
+            Ticket.location_normalized == normalized,
             Ticket.created_at >= at - RETRY_WINDOW,
         )
     ).first()

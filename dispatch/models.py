@@ -198,6 +198,11 @@ class Ticket(SQLModel, table=True):
     place_name: str | None = Field(default=None, max_length=200)  # gazetteer match
     lat: float | None = None
     long: float | None = None
+    # The city's place data's match (issue 9): how the place was named (PlaceKind), how
+    # sure the match is (0..1), and False when only the caller's words could be kept.
+    place_kind: str | None = Field(default=None, max_length=16)
+    place_confidence: float | None = None
+    place_verified: bool | None = None
     details: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     description: str | None = Field(default=None, sa_type=sa.Text)
     caller_number: str | None = Field(default=None, max_length=32)

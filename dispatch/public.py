@@ -81,6 +81,11 @@ class TicketPublic(BaseModel):
     place_name: str | None
     lat: float | None
     long: float | None
+    # How the city's place data matched (issue 9): a PlaceKind value, 0..1, and False
+    # when only the caller's words are kept (shown to officers as not verified).
+    place_kind: str | None = None
+    place_confidence: float | None = None
+    place_verified: bool | None = None
     details: dict[str, str]
     description: str | None
     caller_number: str | None

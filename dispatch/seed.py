@@ -1,6 +1,7 @@
-"""Seeding: departments, staff contacts and roster shifts from data/. Idempotent:
-run at every start-up after the migrations; it updates what data/ describes and
-leaves the rest (passwords, tokens, manual shifts, staff added in the app) alone."""
+"""Seeding: departments, staff contacts and roster shifts from data/, and the city's
+places when the database has none yet. Idempotent: run at every start-up after the
+migrations; it updates what data/ describes and leaves the rest (passwords, tokens,
+manual shifts, staff added in the app, a city re-imported by hand) alone."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlmodel import Session, select
 
 from dispatch.db import session_scope
 from dispatch.models import Department, DutyShift, Staff, StaffRole
+from dispatch.places.importer import PlaceSource, seed_places
 from dispatch.roster import load_roster, weekdays_text
+from dispatch.settings import DispatchSettings
 
 log = logging.getLogger("dutyline.dispatch.seed")
 
@@ -28,7 +31,9 @@ def load_departments(data_dir: Path) -> dict[str, dict]:
     return departments
 
 
-def seed(engine: Engine, data_dir: Path) -> None:
+def seed(engine: Engine, data_dir: Path, *, places: PlaceSource | None = None) -> None:
+    """`places`: the city to import when the database has none of its places; by default
+    the demo city of data_dir/places (skipped when data_dir has no place files)."""
     departments = load_departments(data_dir)
     roster = load_roster(data_dir)
     roles = {r.value for r in StaffRole}
@@ -80,6 +85,19 @@ def seed(engine: Engine, data_dir: Path) -> None:
         len(roster.staff),
         len(roster.shifts),
     )
+    _seed_places(engine, data_dir, places)
+
+
+def _seed_places(engine: Engine, data_dir: Path, places: PlaceSource | None) -> None:
+    if places is None:
+        default = DispatchSettings.model_construct(data_dir=Path(data_dir))
+        places = PlaceSource.from_settings(default)
+        if not all(path.is_file() for path in places.files):
+            log.warning("no place files in %s/places: the line knows no places", data_dir)
+            return
+    report = seed_places(engine, places)
+    if report is not None:
+        log.info("imported the places of %s from %s", report.city, ", ".join(report.files))
 
 
 def _seed_departments(session: Session, departments: dict[str, dict]) -> dict[str, Department]:

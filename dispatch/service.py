@@ -30,15 +30,17 @@ from dispatch.contract import (
     ComplaintReport,
     FiledTicket,
     InboundSms,
+    PlaceMatch,
+    PlaceVocabulary,
     SmsSender,
     TicketView,
     TurnRecord,
 )
 from dispatch.db import check, session_scope
-from dispatch.gazetteer import Gazetteer
 from dispatch.kinds import ComplaintKind, load_kinds
 from dispatch.models import utcnow
 from dispatch.outbox import DeliveryReport, SmsPolicy, deliver_due
+from dispatch.places.book import PlaceBook
 from dispatch.public import (
     CallDetail,
     CallFilters,
@@ -71,10 +73,11 @@ class DispatchService:
         self.sms = sms
         self.clock = clock
         self.kinds: dict[str, ComplaintKind] = load_kinds(settings.data_dir)
-        self.gazetteer = Gazetteer.load(settings.data_dir)
         # Set by DispatchWorkers: nudges the outbox sender after a ticket is filed.
         self.outbox_wakeup: Callable[[], None] | None = None
         self.spool = ComplaintSpool(settings.spool_dir)
+        # The city's places, loaded on first use and kept current with re-imports.
+        self.places = PlaceBook(engine, settings.places_city)
 
     # --- calls (voice/) --------------------------------------------------------------
 
@@ -112,7 +115,7 @@ class DispatchService:
     def _filing_rules(self) -> filing.FilingRules:
         return filing.FilingRules(
             kinds=self.kinds,
-            gazetteer=self.gazetteer,
+            places=self.places,
             timezone=self.settings.timezone,
             duplicate_window_minutes=self.settings.duplicate_window_minutes,
             duplicate_radius_meters=self.settings.duplicate_radius_meters,
@@ -128,6 +131,14 @@ class DispatchService:
     def find_ticket(self, number: str) -> TicketView | None:
         with session_scope(self.engine) as session:
             return read_models.ticket_view(session=session, number=number)
+
+    def find_place(self, said: str) -> PlaceMatch:
+        """The city's places that the caller's words may mean, best first."""
+        return self.places.locate(said)
+
+    def place_vocabulary(self) -> PlaceVocabulary:
+        """The city's street, landmark and alias names, for recognition."""
+        return self.places.vocabulary()
 
     def on_duty_phone(self, kind: str | None) -> str | None:
         with session_scope(self.engine) as session:
@@ -215,6 +226,13 @@ class DispatchService:
                 session, number=number, staff_id=staff_id, body=body, at=self.clock()
             )
             return read_models.note_public(note)
+
+    def add_caller_note(self, call_sid: str, text: str) -> str | None:
+        """What the caller added after filing, as a note on the call's ticket; its number."""
+        with session_scope(self.engine, write=True) as session:
+            return ticket_work.add_caller_note(
+                session, call_sid=call_sid, text=text, at=self.clock()
+            )
 
     # --- calls (supervisors) ---------------------------------------------------------
 

@@ -10,10 +10,10 @@ changing a field's alias breaks every city's `.env`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # A source checkout (and its editable install) keeps data/, models/ and var/ beside the
 # packages. An installed wheel (the Docker image) sits in site-packages: there the working
@@ -67,6 +67,21 @@ class DispatchSettings(BaseSettings):
     duplicate_window_minutes: int = Field(120, alias="DUTYLINE_DUPLICATE_WINDOW_MINUTES")
     duplicate_radius_meters: float = Field(150.0, alias="DUTYLINE_DUPLICATE_RADIUS_METERS")
     retention_days: int = Field(90, alias="DUTYLINE_RETENTION_DAYS")
+    places_city: str = Field(
+        "Riverton", alias="DUTYLINE_PLACES_CITY",
+        description="The imported city (`dutyline places import`) whose places callers name.",
+    )  # fmt: skip
+    # Set-up and start-up import these when the database has no places of places_city.
+    places_files: Annotated[list[Path], NoDecode] = Field(
+        [Path("places/riverton.osm"), Path("places/riverton-addresses.csv.gz")],
+        alias="DUTYLINE_PLACES_FILES",
+        description="The city's OpenStreetMap (.osm, .osm.pbf) and OpenAddresses (.csv, "
+        ".csv.gz) files, comma-separated; relative paths are in the data directory.",
+    )
+    places_aliases: Path = Field(
+        Path("places/aliases.yaml"), alias="DUTYLINE_PLACES_ALIASES",
+        description="The city's own names for its places (YAML); relative: in the data directory.",
+    )  # fmt: skip
 
     # --- SMS to the public and the retention purge's reach (issue 10) -------
     sms_per_number_per_hour: int = Field(
@@ -91,6 +106,22 @@ class DispatchSettings(BaseSettings):
     signin_failures_per_user: int = Field(5, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_USER")
     signin_failures_per_address: int = Field(20, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_ADDRESS")
     signin_window_minutes: int = Field(15, ge=1, alias="DUTYLINE_SIGNIN_WINDOW_MINUTES")
+
+    @field_validator("places_files", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def places_paths(self) -> list[Path]:
+        """The place files, relative ones in the data directory."""
+        return [self.data_dir / path for path in self.places_files]
+
+    @property
+    def places_aliases_path(self) -> Path:
+        return self.data_dir / self.places_aliases
 
     @field_validator("public_url")
     @classmethod

@@ -10,14 +10,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dispatch import escalation
 from dispatch.audit import actor_of, record_event
 from dispatch.caller_sms import tell_callers_closed
 from dispatch.duplicates import link_to_original
 from dispatch.kinds import ComplaintKind
-from dispatch.models import OPEN_STATUSES, Department, Staff, Ticket, TicketNote, TicketStatus
+from dispatch.models import (
+    OPEN_STATUSES,
+    Call,
+    Department,
+    Staff,
+    Ticket,
+    TicketNote,
+    TicketStatus,
+)
 from dispatch.numbering import clean_number
 from dispatch.outbox import enqueue, officer_sms
 from dispatch.routing import Target, route
@@ -28,6 +36,8 @@ from dispatch.ticket_status import (
     may_move,
     requested_status,
 )
+
+CALLER = "caller"  # the author and audit actor of what a caller adds on the phone
 
 
 class TicketNotFound(LookupError):
@@ -191,6 +201,31 @@ def add_note(
         detail=body[:200],
     )
     return note
+
+
+def add_caller_note(session: Session, *, call_sid: str, text: str, at: datetime) -> str | None:
+    """What a caller added after their ticket was filed, as a note on the call's latest
+    ticket (author and audit actor "caller"); its number, or None if the call filed none."""
+    body = (text or "").strip()
+    if not body:
+        raise ValueError("a note needs some text")
+    ticket = session.exec(
+        select(Ticket)
+        .join(Call, col(Call.id) == Ticket.call_id)
+        .where(Call.call_sid == call_sid)
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .with_for_update()
+    ).first()
+    if ticket is None:
+        return None
+    session.add(TicketNote(ticket_id=ticket.id, author=CALLER, body=body, created_at=at))
+    ticket.updated_at = at
+    session.add(ticket)
+    session.flush()
+    record_event(
+        session, ticket_id=ticket.id, action="note_added", at=at, actor=CALLER, detail=body[:200]
+    )
+    return ticket.number
 
 
 def reassign(

@@ -20,7 +20,9 @@ from dutyline.logs import configure_logging
 from dutyline.settings import Settings, get_settings
 from nlu.actions import router as actions_router
 from nlu.client import RasaDialogue
+from nlu.project import locale_dir
 from voice.call_control import CallControl, make_call_control
+from voice.expectations import Expectations, RecognitionVocabulary
 from voice.prompts import warm
 from voice.routes import router as voice_router
 from voice.sms_routes import router as sms_router
@@ -53,9 +55,26 @@ def build_services(settings: Settings, *, speech: SpeechModels | None = None) ->
     )
 
 
+def recognition_vocabulary(services: Services) -> RecognitionVocabulary:
+    """The words the line's questions expect: the city's places, the complaint kinds'
+    keywords, and the words callers use (the dialogue's English training examples)."""
+    dispatch = services.dispatch
+    training = sorted((locale_dir("en") / "data" / "nlu").glob("*.yml"))
+    return RecognitionVocabulary(
+        places=dispatch.place_vocabulary(),
+        complaint_words=tuple(k for kind in dispatch.kinds.values() for k in kind.keywords),
+        common_words=tuple(path.read_text(encoding="utf-8") for path in training),
+    )
+
+
 def load_speech(services: Services) -> None:
     """Load the models, run each once, and synthesize the fixed prompts: no call waits."""
     services.speech.load()
+    try:
+        services.speech.expectations = Expectations(recognition_vocabulary(services))
+    except Exception:
+        # Without them the line still hears callers, only without the city's names.
+        log.exception("recognition hints unavailable; the recognizer runs without them")
     services.speech.warm_up()
     warm(services.speech.prompt_cache, services.settings.locale)
 

@@ -8,7 +8,7 @@ import time
 import typer
 from rich.console import Console
 
-from dutyline.settings import get_settings
+from dutyline.settings import Settings, get_settings
 
 app = typer.Typer(
     help="dutyline: an on-premises AI phone line for civil complaints.", no_args_is_help=True
@@ -19,10 +19,12 @@ console = Console()
 def _mount() -> None:
     # Each package owns its commands; they are mounted here, the only place that knows all.
     from dispatch.cli import apikey_app, user_app
+    from dispatch.places.cli import app as places_app
     from nlu.cli import app as nlu_app
 
     app.add_typer(user_app, name="user", help="Staff accounts (officers, supervisors, admins).")
     app.add_typer(apikey_app, name="apikey", help="Open311 API keys for partner apps.")
+    app.add_typer(places_app, name="places", help="The city's places: import and show.")
     app.add_typer(nlu_app, name="nlu", help="The dialogue model: held-out report.")
     # The tools (callbench/) are the CLI's alone; the app never imports them.
     from callbench.bench_cli import app as bench_app
@@ -41,8 +43,6 @@ def setup(
     force_train: bool = typer.Option(False, help="Train even if nothing changed."),
 ) -> None:
     """Set up whatever is missing: speech models, Rasa's environment and model, the database."""
-    from dispatch.db import make_engine, upgrade
-    from dispatch.seed import seed
     from dutyline import rasa_env
     from dutyline.setup_models import assemble
 
@@ -61,23 +61,30 @@ def setup(
     if train:
         trained = rasa_env.train(settings, settings.locale, console, force=force_train)
         console.print(f"[green]✓[/] dialogue model {'trained' if trained else 'up to date'}")
-    upgrade(settings.database_url)
-    seed(make_engine(settings.database_url), settings.data_dir)
-    console.print("[green]✓[/] database migrated and seeded")
+    _migrate_and_seed(settings)
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"Set-up done in {time.monotonic() - started:.1f} s")
 
 
 @app.command()
 def migrate() -> None:
-    """Upgrade the database to the latest schema and load departments and the roster."""
+    """Upgrade the database to the latest schema; load departments, the roster and (when
+    the database has none yet) the city's places."""
+    _migrate_and_seed(get_settings())
+
+
+def _migrate_and_seed(settings: Settings) -> None:
     from dispatch.db import make_engine, upgrade
+    from dispatch.places.importer import PlaceSource
     from dispatch.seed import seed
 
-    settings = get_settings()
     upgrade(settings.database_url)
-    seed(make_engine(settings.database_url), settings.data_dir)
-    console.print("[green]✓[/] database migrated and seeded")
+    engine = make_engine(settings.database_url)
+    try:
+        seed(engine, settings.data_dir, places=PlaceSource.from_settings(settings))
+    finally:
+        engine.dispose()
+    console.print(f"[green]✓[/] database migrated and seeded (places of {settings.places_city})")
 
 
 @app.command()

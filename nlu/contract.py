@@ -26,6 +26,12 @@ class Expect(StrEnum):
 
     DIGITS = "digits"  # collect keypad digits until '#' or a pause
     YES_NO = "yes_no"
+    PLACE = "place"  # a street, address, corner or landmark of the city
+    COMPLAINT = "complaint"  # the opening: what the caller is reporting
+    NUMBER = "number"  # a count or a number on a pole
+    VEHICLE = "vehicle"  # make, colour, plate
+    ANIMAL = "animal"  # an animal kind
+    SPELLING = "spelling"  # the caller spells a street name letter by letter
 
 
 class ReplyControl(BaseModel):

@@ -153,3 +153,75 @@ def normalize_location(spoken: str) -> str:
         first, second = (_capitalize(part.strip()) for part in corner.groups())
         return f"corner of {first} and {second}"
     return _capitalize(text)
+
+
+# Words that point at a place without naming one: "here", "my street", "outside" alone
+# are never a place, however close a street name sounds ("here" ~ "Heron Way").
+VAGUE_WORDS = {
+    *("here", "there", "my", "our", "the", "this", "that", "his", "her", "their", "your"),
+    *("street", "road", "house", "home", "place", "block", "corner", "area", "spot"),
+    *("outside", "out", "front", "in", "around", "nearby", "near", "by", "right", "just"),
+    *("over", "down", "up", "of", "me", "us", "it", "is", "neighborhood", "neighbourhood"),
+    *("on", "at", "a", "an", "to", "across", "behind", "next", "opposite"),
+    *("여기", "거기", "저기", "우리", "집", "앞", "근처", "동네", "이", "그"),
+}
+
+
+def is_vague(words: str) -> bool:
+    """Nothing but pointing words ("right here", "outside my house"): no place named."""
+    tokens = re.findall(r"[\w']+", words.lower())
+    return not any(t not in VAGUE_WORDS and t not in FILLERS for t in tokens)
+
+
+# How recognizers write a spelled letter ("el", "kay"); a lone letter is itself.
+LETTER_NAMES = {
+    **dict.fromkeys(("ay", "eh"), "a"),
+    **dict.fromkeys(("bee", "be"), "b"),
+    **dict.fromkeys(("see", "sea", "cee"), "c"),
+    "dee": "d",
+    **dict.fromkeys(("ef", "eff"), "f"),
+    "gee": "g",
+    "aitch": "h",
+    "eye": "i",
+    "jay": "j",
+    "kay": "k",
+    **dict.fromkeys(("el", "ell"), "l"),
+    "em": "m",
+    "en": "n",
+    "oh": "o",
+    **dict.fromkeys(("pee", "pea"), "p"),
+    **dict.fromkeys(("queue", "cue"), "q"),
+    **dict.fromkeys(("are", "ar"), "r"),
+    **dict.fromkeys(("ess", "es"), "s"),
+    **dict.fromkeys(("tee", "tea"), "t"),
+    "you": "u",
+    "vee": "v",
+    "ex": "x",
+    **dict.fromkeys(("why", "wye"), "y"),
+    **dict.fromkeys(("zee", "zed"), "z"),
+}
+
+
+def spelled_word(spoken: str) -> str:
+    """A street spelled letter by letter, as a word: "L. A. R. K. street" -> "lark street".
+
+    Words that are not letters ("street") follow the spelled ones; an answer with fewer
+    than two letters was not spelled and is returned as a place ("lark street").
+    """
+    tokens = re.findall(r"[^\W\d_]+", re.sub(r"(\w)[.-]", r"\1 ", spoken.lower()))
+    tokens = [t for t in tokens if t not in FILLERS]
+    letters: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "double" and i + 1 < len(tokens) and tokens[i + 1] in ("you", "u"):
+            letters.append("w")
+            i += 2
+            continue
+        letter = token if len(token) == 1 else LETTER_NAMES.get(token)
+        (letters if letter and not rest else rest).append(letter or token)
+        i += 1
+    if len(letters) < 2:
+        return normalize_location(spoken)
+    return " ".join(["".join(letters), *rest])

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from nlu.contract import Expect
+
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 # Intents that interrupt a form instead of answering its question.
@@ -60,9 +62,24 @@ def load_kinds(locale: str, data_dir: Path) -> dict[str, dict[str, Any]]:
         for code, words in overlay.items():
             kind = kinds[code]  # a KeyError here means the overlay names a kind data/ lacks
             kind["name"] = words.get("name", kind["name"])
+            kind["keywords"] = words.get("keywords", kind.get("keywords") or [])
             for slot, slot_words in (words.get("slots") or {}).items():
                 kind["slots"][slot].update(slot_words)
     return kinds
+
+
+def _question(code: str, slot: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A slot's question; with `expect:`, what answer the recognizer should expect."""
+    question: dict[str, Any] = {"text": spec["question"]}
+    expect = spec.get("expect")
+    if expect is not None:
+        if expect not in {e.value for e in Expect}:
+            known = ", ".join(e.value for e in Expect)
+            raise ValueError(
+                f"kind {code!r}, slot {slot!r}: expect {expect!r} is not one of {known}"
+            )
+        question["custom"] = {"expect": expect}
+    return question
 
 
 def _from_text(conditions: list[dict[str, str]]) -> dict[str, Any]:
@@ -80,11 +97,13 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
         forms[form] = {"required_slots": ["location", *kind["slots"]]}
         asked_in["location"].append(form)
         responses[f"utter_kind_{code}"] = [{"text": kind["name"]}]
+        # Not spoken: the kind's own words, by which a caller names a new problem after filing.
+        responses[f"utter_words_kind_{code}"] = [{"text": ", ".join(kind.get("keywords") or [])}]
         for slot, spec in kind["slots"].items():
             asked_in.setdefault(slot, []).append(form)
             if spec.get("entity"):
                 entity_slots.add(slot)
-            responses[f"utter_ask_{form}_{slot}"] = [{"text": spec["question"]}]
+            responses[f"utter_ask_{form}_{slot}"] = [_question(code, slot, spec)]
             responses[f"utter_label_{code}_{slot}"] = [{"text": spec["label"]}]
 
     slots: dict[str, Any] = {
@@ -141,10 +160,11 @@ def kinds_rules(kinds: dict[str, dict[str, Any]], forms: list[str]) -> dict[str,
     rules = interruption_rules(forms)
     for code in kinds:
         form = f"{code}_form"
+        # The action starts the form, unless the words only add to a ticket just filed.
         rules.append(
             {
                 "rule": f"report {code}",
-                "steps": [{"intent": code}, {"action": form}, {"active_loop": form}],
+                "steps": [{"intent": code}, {"action": "action_new_report"}],
             }
         )
         rules.append(

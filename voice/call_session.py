@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from dispatch.contract import CallOutcome, TurnRecord
+from nlu.contract import Expect
 
 
 class CallState(Enum):
@@ -53,6 +54,9 @@ class CallSession:
         self.bad_frames = 0
         self.mode = "dialogue"  # "voicemail": the caller leaves a message (voice/voicemail.py)
         self.turn_base = 0  # this stream's first turn index on the call's record
+        # What the bot's last question expects (a place, yes or no...): the recognizer is
+        # told, and the caller's answer is read with it (voice/expectations.py).
+        self.expect: Expect | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 

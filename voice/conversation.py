@@ -168,6 +168,11 @@ class Conversation:
     ) -> None:
         speaker = self._line.speaker
         self._keypad.expect_digits = False
+        # The caller's next answer is to the last question asked; "are you still there?"
+        # leaves the question standing.
+        expect = next((r.control.expect for r in reversed(replies) if r.control.expect), None)
+        if expect is not None or outcome != "no_input":
+            self.session.expect = expect
         end: ReplyControl | None = None
         for reply in replies:
             control = reply.control

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nlu.contract import Expect
 from voice.call_line import BackgroundWork, CallLine
 from voice.call_session import CallSession
 from voice.codec import Resampler
@@ -41,6 +42,7 @@ class _Heard:
     ended_s: float
     speech_ended_at: float  # monotonic
     turn_ended_at: float
+    expect: Expect | None  # what the bot's last question expected
 
 
 def ms(seconds: float) -> int:
@@ -70,7 +72,8 @@ class Listener:
         self._vad = speech.new_vad()
         self._turn = speech.new_end_of_turn()
         self._clock = 0.0  # seconds of caller audio received
-        self._speculative: tuple[asyncio.Task[Transcript], int] | None = None
+        # A guess started at a pause: its task, the audio it heard, what it expected.
+        self._speculative: tuple[asyncio.Task[Transcript], int, Expect | None] | None = None
         self._recognizing = 0
 
     @property
@@ -111,8 +114,9 @@ class Listener:
             # Start recognizing while the caller pauses; used if the turn ends here. Only
             # with the recognizer idle: a guess must not queue ahead of another call's turn.
             if self._speech.recognitions_in_flight == 0:
-                task = asyncio.create_task(self._transcribe(event.audio))
-                self._speculative = (task, len(event.audio))
+                expect = self.session.expect
+                task = asyncio.create_task(self._transcribe(event.audio, expect))
+                self._speculative = (task, len(event.audio), expect)
         elif kind is TurnEventKind.RESUMED:
             self._speculative = None
         elif kind is TurnEventKind.ENDED:
@@ -125,10 +129,13 @@ class Listener:
                 ended_s=ended_s,
                 speech_ended_at=now - silence,
                 turn_ended_at=now,
+                expect=self.session.expect,
             )
             speculative, self._speculative = self._speculative, None
             if speculative is not None and len(event.audio) - speculative[1] > _SPECULATION_SLACK:
                 speculative = None  # the caller said more after the pause
+            elif speculative is not None and speculative[2] is not heard.expect:
+                speculative = None  # the bot asked something else meanwhile
             self._recognizing += 1
             task = self._work.spawn(self._recognize(heard, speculative))
             task.add_done_callback(lambda _: self._done_recognizing())
@@ -138,28 +145,34 @@ class Listener:
     def _done_recognizing(self) -> None:
         self._recognizing -= 1
 
-    async def _transcribe(self, audio: bytes) -> Transcript:
+    async def _transcribe(self, audio: bytes, expect: Expect | None) -> Transcript:
         speech = self._speech
-        transcriber = speech.transcriber(self.session.locale)
+        locale = self.session.locale
+        transcriber = speech.transcriber(locale)
+        hints = speech.expectations.hints_for(expect, locale)
         speech.recognitions_in_flight += 1
         try:
-            return await asyncio.to_thread(transcriber.transcribe, audio)
+            return await asyncio.to_thread(transcriber.transcribe, audio, hints)
         finally:
             speech.recognitions_in_flight -= 1
 
     async def _recognize(
-        self, heard: _Heard, speculative: tuple[asyncio.Task[Transcript], int] | None
+        self,
+        heard: _Heard,
+        speculative: tuple[asyncio.Task[Transcript], int, Expect | None] | None,
     ) -> None:
         try:
             if speculative is not None:
                 transcript = await speculative[0]
             else:
-                transcript = await self._transcribe(heard.audio)
+                transcript = await self._transcribe(heard.audio, heard.expect)
         except Exception as error:
             log.exception("call %s: recognition failed", self.session.call_sid)
             await self._failed(f"speech recognition failed: {error}")
             return
-        text = transcript.text.strip()
+        text, snaps = self._speech.expectations.snap(
+            transcript.text.strip(), heard.expect, self.session.locale
+        )
         turn = CallerTurn(
             text=text,
             started_ms=int(heard.started_s * 1000),
@@ -173,12 +186,17 @@ class Listener:
         )
         # What the caller said is theirs: its words only at DEBUG, never in the INFO log.
         log.info(
-            "call %s: caller turn of %d words (confidence %s, recognizer %.2fs, speculative %s)",
+            "call %s: caller turn of %d words (confidence %s, recognizer %.2fs, speculative %s, "
+            "expected %s, %d words snapped)",
             self.session.call_sid,
             len(text.split()),
             transcript.confidence,
             transcript.seconds,
             speculative is not None,
+            heard.expect.value if heard.expect else "-",
+            len(snaps),
         )
-        log.debug("call %s: caller said %r", self.session.call_sid, text)
+        log.debug(
+            "call %s: caller said %r (heard %r)", self.session.call_sid, text, transcript.text
+        )
         self._heard(turn)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from voice.codec import Resampler
+from voice.expectations import NO_EXPECTATIONS, Expectations
 from voice.piper_synthesizer import PiperSynthesizer
 from voice.settings import VoiceSettings
 from voice.stages import PHONE_RATE, Synthesizer, Transcriber
@@ -116,6 +117,9 @@ class SpeechModels:
         self._transcribers: dict[str, Transcriber] = {}
         self._synthesizer: PiperSynthesizer | None = None
         self.prompt_cache = PromptCache(self.synthesizer)
+        # Hints and snapping per expected answer, from the city's names; the app factory
+        # sets them once the city's vocabulary is known (dutyline/app.py).
+        self.expectations: Expectations = NO_EXPECTATIONS
         # Recognitions running or queued, all calls together (changed on the event loop).
         self.recognitions_in_flight = 0
 
@@ -238,8 +242,11 @@ class SpeechModels:
         arena grows to the longest sentence it has spoken); doing it now makes the
         first caller's reply as quick as the rest and memory flat from the start.
         """
+        longest = max(self.expectations.hints.values(), key=lambda h: len(h.prompt), default=None)
         for transcriber in {id(t): t for t in self._transcribers.values()}.values():
             transcriber.transcribe(_WARM_UP_AUDIO)
+            if longest:  # a prompted decode holds the longest context a call will use
+                transcriber.transcribe(_WARM_UP_AUDIO, longest)
         if self._synthesizer is not None:
             for _ in self._synthesizer.synthesize(_WARM_UP_SENTENCE):
                 pass

@@ -41,12 +41,30 @@ class Transcript:
     seconds: float = 0.0  # time the recognizer took
 
 
+@dataclass(frozen=True)
+class RecognitionHints:
+    """What the answer to the bot's last question is likely to contain, for one utterance.
+
+    Built once per kind of expected answer (voice/expectations.py) and shared read-only.
+    `prompt`: text a recognizer may take as what was said just before (Whisper's previous
+    text, faster-whisper's `initial_prompt` / `hotwords`); `phrases`: the words themselves,
+    for an engine with a phrase list. An engine uses what it can and ignores the rest.
+    """
+
+    expect: str = ""  # the nlu.contract.Expect value the hints are for
+    prompt: str = ""
+    phrases: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.prompt or self.phrases)
+
+
 class Transcriber(Protocol):
     """Speech to text. Shared by all calls, read-only; blocking (run it in a worker thread)."""
 
     name: str
 
-    def transcribe(self, pcm16k: bytes) -> Transcript: ...
+    def transcribe(self, pcm16k: bytes, hints: RecognitionHints | None = None) -> Transcript: ...
 
 
 class Synthesizer(Protocol):

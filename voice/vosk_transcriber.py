@@ -3,6 +3,9 @@
 The Vosk `Model` is loaded once and shared; a `KaldiRecognizer` is cheap and
 holds per-utterance state, so each `transcribe` call makes its own: the object
 is thread-safe without a lock.
+
+Recognition hints are not used: the Korean model's grammar would restrict what a caller
+may say to the phrases listed, and a place answer holds more than a road's name.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import vosk
 
-from voice.stages import PIPELINE_RATE, Transcript
+from voice.stages import PIPELINE_RATE, RecognitionHints, Transcript
 
 vosk.SetLogLevel(-1)  # Kaldi logs every decoder step to stderr otherwise
 
@@ -32,7 +35,7 @@ class VoskTranscriber:
         # Decoding is single-threaded per recognizer; cap how many run at once.
         self._slots = threading.Semaphore(max_concurrent)
 
-    def transcribe(self, pcm16k: bytes) -> Transcript:
+    def transcribe(self, pcm16k: bytes, hints: RecognitionHints | None = None) -> Transcript:
         started = time.perf_counter()
         pcm16k = pcm16k[: len(pcm16k) // 2 * 2]
         with self._slots:

@@ -9,6 +9,13 @@ of `WhisperModel.transcribe` for two reasons:
 - one greedy pass with the scores we need to refuse invented text
   (no-speech probability, average log-probability, compression ratio).
 Our own VAD gates the audio, so faster-whisper's VAD filter is not used.
+
+Hints (`stages.RecognitionHints.prompt`, e.g. the city's street names when the bot asked
+where) go in as Whisper's previous text, as faster-whisper's `initial_prompt`/`hotwords` do:
+[sot_prev, prompt tokens..., sot sequence, no_timestamps]. Whisper conditions on them as on
+earlier speech, so it spells a heard name as the prompt does. At most `MAX_PROMPT_TOKENS`
+(Whisper's text context is 448: half of it, less one, as Whisper itself allows); a longer
+hint loses its commonest words first.
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
-from voice.stages import PIPELINE_RATE, Transcript
+from voice.stages import PIPELINE_RATE, RecognitionHints, Transcript
 
 FRAMES_PER_SECOND = 100  # mel frames (hop 160 at 16 kHz)
 MAX_WINDOW_SECONDS = 30
+MAX_TEXT_TOKENS = 448  # Whisper's decoder context
+MAX_PROMPT_TOKENS = MAX_TEXT_TOKENS // 2 - 1
 
 # Whole outputs Whisper is known to invent on silence, music or line noise.
 _ALWAYS_INVENTED = re.compile(
@@ -132,6 +141,7 @@ class WhisperTranscriber:
             self._whisper.hf_tokenizer, multilingual, task="transcribe", language=self.language
         )
         self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self._prompts: dict[str, list[int]] = {"": self._prompt}  # hint text -> prompt tokens
         self._suppress = sorted(
             {
                 *self._tokenizer.non_speech_tokens,
@@ -145,8 +155,31 @@ class WhisperTranscriber:
         )
         self._lock = threading.Lock()
 
-    def transcribe(self, pcm16k: bytes) -> Transcript:
+    def prompt_tokens(self, hints: RecognitionHints | None = None) -> list[int]:
+        """The decoder's prompt: the hint's text as previous text, then the start sequence."""
+        text = " ".join(hints.prompt.split()) if hints is not None else ""
+        prompt = self._prompts.get(text)
+        if prompt is None:
+            prompt = [self._tokenizer.sot_prev, *self._previous_text(text), *self._prompt]
+            with self._lock:  # a handful of hint texts, built once each
+                self._prompts[text] = prompt
+        return prompt
+
+    def _previous_text(self, text: str) -> list[int]:
+        """The hint's tokens, at most MAX_PROMPT_TOKENS: over that, the commonest one-token
+        words go first ("State", "Park": Whisper spells them unaided; a token's id is its
+        rank in the tokenizer's merges, so a low id is a frequent word)."""
+        words = [self._tokenizer.encode(" " + word) for word in text.split()]
+        excess = sum(len(tokens) for tokens in words) - MAX_PROMPT_TOKENS
+        if excess > 0:
+            common = sorted((t[0], i) for i, t in enumerate(words) if len(t) == 1)
+            dropped = {i for _, i in common[:excess]}
+            words = [tokens for i, tokens in enumerate(words) if i not in dropped]
+        return [token for tokens in words for token in tokens][:MAX_PROMPT_TOKENS]
+
+    def transcribe(self, pcm16k: bytes, hints: RecognitionHints | None = None) -> Transcript:
         started = time.perf_counter()
+        prompt = self.prompt_tokens(hints)
         pcm16k = pcm16k[: len(pcm16k) // 2 * 2]  # a stray odd byte is not worth an error
         audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
         if len(audio) < PIPELINE_RATE // 10:  # under 100 ms: nothing to hear
@@ -160,7 +193,9 @@ class WhisperTranscriber:
             texts, log_probs, no_speech = [], [], []
             step = MAX_WINDOW_SECONDS * PIPELINE_RATE
             for begin in range(0, len(audio), step):
-                text, avg_log_prob, no_speech_prob = self._decode(audio[begin : begin + step])
+                text, avg_log_prob, no_speech_prob = self._decode(
+                    audio[begin : begin + step], prompt
+                )
                 if text:
                     texts.append(text)
                     log_probs.append(avg_log_prob)
@@ -177,16 +212,16 @@ class WhisperTranscriber:
         """One window's text, average log-probability and no-speech probability, unfiltered."""
         audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
         with self._lock:
-            return self._generate(audio[: MAX_WINDOW_SECONDS * PIPELINE_RATE])
+            return self._generate(audio[: MAX_WINDOW_SECONDS * PIPELINE_RATE], self._prompt)
 
-    def _decode(self, audio: np.ndarray) -> tuple[str, float, float]:
+    def _decode(self, audio: np.ndarray, prompt: list[int]) -> tuple[str, float, float]:
         """Text of up to 30 s of audio, or "" when it looks invented."""
-        text, avg_log_prob, no_speech_prob = self._generate(audio)
+        text, avg_log_prob, no_speech_prob = self._generate(audio, prompt)
         if self._looks_invented(text, avg_log_prob, no_speech_prob):
             return "", avg_log_prob, no_speech_prob
         return text, avg_log_prob, no_speech_prob
 
-    def _generate(self, audio: np.ndarray) -> tuple[str, float, float]:
+    def _generate(self, audio: np.ndarray, prompt: list[int]) -> tuple[str, float, float]:
         features = self._whisper.feature_extractor(audio)[..., :-1]
         seconds = len(audio) / PIPELINE_RATE
         # The window is at least the configured one and always holds the audio plus
@@ -199,12 +234,13 @@ class WhisperTranscriber:
         padded[:, :used] = features[:, :used]
         encoded = self._model.encode(ctranslate2.StorageView.from_array(padded[None]))
         # Speech runs at ~3 tokens/s; a cap stops runaway repetition early.
-        max_new = min(440 - len(self._prompt), int(24 + 10 * seconds))
+        # max_length counts the prompt too (CTranslate2's Whisper).
+        max_new = min(MAX_TEXT_TOKENS - 8 - len(prompt), int(24 + 10 * seconds))
         result = self._model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self.beam_size,
-            max_length=len(self._prompt) + max_new,
+            max_length=len(prompt) + max_new,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 # Importing the modules registers their tables on SQLModel.metadata.
 import dispatch.models
+import dispatch.places.tables
 import dispatch.sms_consent
 import dispatch.throttle  # noqa: F401
 from dispatch.db import make_engine

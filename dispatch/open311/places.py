@@ -2,22 +2,24 @@
 
 A caller's location is their words, often their own address. Open311 publishes
 phone (and staff-filed) reports at block level: a named public place (landmark,
-park, intersection) as the gazetteer names it; a street as "400 block of Linden
-Street" (the house number rounded down to its hundred, US block numbering);
-a Korean road address as the road's name alone; anything else not at all,
-rather than the caller's words.
+park, intersection, a street near a landmark) as the city's place data names it;
+an address as "400 block of Linden Street" (the house number rounded down to its
+hundred, US block numbering); a street as its name. When the city's data matched
+nothing, the same is read from the caller's words: a street with the number said
+before it as its block, a Korean road address as the road's name alone; anything
+else not at all, rather than the caller's words.
 
-Coordinates are rounded to 3 decimals. The gazetteer has no block geometry to
-take a block's representative point from, and 0.001° (about 111 m north-south,
-82 m east-west at this latitude) is about one city block: every house on it
-gets the same point, while a map still shows the right neighbourhood.
+Coordinates are rounded to 3 decimals: 0.001° (about 111 m north-south, 82 m
+east-west at this latitude) is about one city block, so every house on it gets the
+same point, while a map still shows the right neighbourhood.
 """
 
 from __future__ import annotations
 
 import re
 
-from dispatch.gazetteer import normalize
+from dispatch.contract import PlaceKind
+from dispatch.ticket_place import normalize
 
 COORDINATE_DECIMALS = 3
 BLOCK = 100
@@ -45,12 +47,24 @@ _NUMBER_WORDS = frozenset({
 # fmt: on
 _ENDS_A_NAME = _NOT_A_NAME | _NUMBER_WORDS
 _HOUSE_NUMBER = re.compile(r"(\d+)[a-z]?")
+_LABELLED_ADDRESS = re.compile(r"(\d+)[A-Za-z]?\s+(.+)")
 # 도로명주소: the road (…로, …대로, …길, "경안로12번길" too) comes before the building number.
 _KOREAN_ROAD = re.compile(r"([가-힣0-9]*[가-힣](?:대로|로|길))(?:\s|\d|$)")
 
 
-def public_address(said: str | None, normalized: str | None, place_name: str | None) -> str | None:
+def public_address(
+    said: str | None,
+    normalized: str | None,
+    place_name: str | None,
+    place_kind: str | None = None,
+) -> str | None:
     """The published `address` of a report the caller did not publish themselves."""
+    if place_name and place_kind == PlaceKind.ADDRESS:
+        house = _LABELLED_ADDRESS.match(place_name)  # the geocoder's "42 Lark Street"
+        return _block(int(house.group(1)), house.group(2)) if house else None
+    if place_name and place_kind is not None:
+        # A block, street, corner, landmark or "Broadway near Union Station": no house.
+        return place_name
     if place_name and not _is_street(place_name):
         return place_name  # a landmark, park or intersection: a public place, named
     text = normalized or normalize(said)

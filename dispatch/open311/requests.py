@@ -49,7 +49,7 @@ def as_request(ticket: TicketPublic, tz: ZoneInfo) -> dict[str, Any]:
         lat, long = ticket.lat, ticket.long
     else:
         address = public_address(
-            ticket.location_text, ticket.location_normalized, ticket.place_name
+            ticket.location_text, ticket.location_normalized, ticket.place_name, ticket.place_kind
         )
         lat, long = public_point(ticket.lat, ticket.long)
     notes = ticket.status_label

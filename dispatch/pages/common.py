@@ -24,6 +24,7 @@ from dispatch.models import (
     Staff,
     TicketStatus,
 )
+from dispatch.pages.place_maps import place_kind_label, place_map
 from dispatch.pages.security import SECURITY_HEADERS, add_security_headers
 
 HERE = Path(__file__).resolve().parent
@@ -115,6 +116,11 @@ def _ago(value: datetime) -> str:
     return f"{int(seconds // 86400)} days ago"
 
 
+@pass_context
+def _place_map(context: Any, ticket: Any, size: str = "map") -> Any:
+    return place_map(context["request"].app.state.services.dispatch, ticket, size)
+
+
 templates.env.filters["ago"] = _ago
 templates.env.filters["local"] = _local
 templates.env.globals.update(
@@ -128,6 +134,8 @@ templates.env.globals.update(
     ms=_ms,
     clock=_clock,
     pct=_pct,
+    place_map=_place_map,
+    place_kind_label=place_kind_label,
 )
 
 

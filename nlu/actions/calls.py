@@ -3,6 +3,7 @@ not being understood, silence, repeating, goodbye and hang-up."""
 
 from __future__ import annotations
 
+from nlu.actions import after_filing, place
 from nlu.actions.complaint import (
     file_triage,
     forget_report,
@@ -159,6 +160,8 @@ def _streak(turn: Turn, intent: str) -> int:
 
 def fallback(turn: Turn) -> None:
     misses = _streak(turn, "nlu_fallback")
+    if misses <= 1 and after_filing.note_if_added(turn):
+        return
     if misses <= 1:
         turn.say("utter_rephrase")
     elif misses == 2:
@@ -172,7 +175,11 @@ def keypad(turn: Turn) -> None:
     digits = digits_only(turn.entity("digits") or "")
     form = turn.active_loop
     asked = turn.slot("requested_slot")
-    if form and asked:
+    if form and asked == "location":
+        # The house number on the street the caller spelled; else the place is asked again.
+        place.keyed_house_number(turn, digits)
+        turn.followup(form)
+    elif form and asked:
         # A form's question answered on the keypad ("how many lights?" -> 3).
         turn.set(asked, digits or None)
         turn.followup(form)
@@ -188,6 +195,17 @@ def keypad(turn: Turn) -> None:
     else:
         turn.say("utter_keypad_invalid")
         turn.say("utter_keypad_menu")
+
+
+def what_else(turn: Turn) -> None:
+    """ "Yes" to "anything else?": what comes next is a new report, not a note."""
+    turn.set("filed_report", None)
+    turn.say("utter_what_else")
+
+
+def out_of_scope(turn: Turn) -> None:
+    if not after_filing.note_if_added(turn):
+        turn.say("utter_out_of_scope")
 
 
 def repeat(turn: Turn) -> None:

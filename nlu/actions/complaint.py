@@ -1,14 +1,15 @@
 """A complaint from first words to ticket: validating the form's answers, reading the
-report back, taking a correction, filing."""
+report back, taking a correction, filing. The place has its own steps (place.py)."""
 
 from __future__ import annotations
 
 import re
 
 from dispatch.contract import ComplaintReport
+from nlu.actions import after_filing, place
 from nlu.actions.turn import Turn, spoken_digits
 from nlu.contract import Expect, Outcome, ReplyControl
-from nlu.location import FILLERS, normalize_location
+from nlu.location import FILLERS, is_vague, normalize_location
 from nlu.numbers import words_to_digits
 
 COMPLAINT_SLOTS_EXTRA = ("kind", "location", "correction", "paused_form")
@@ -37,44 +38,75 @@ def validate_complaint_form(turn: Turn, kind: str) -> None:
         if value is None:
             continue  # cleared for a correction: the form asks it again
         if slot == "location":
-            _validate_location(turn, value, whole_answer=asked == "location")
+            # Asked for: the whole answer is the place. Said unasked: the model's entity.
+            place.validate_place(turn, value, whole_answer=asked == "location")
         elif slot in turn.kind_slots(kind):
-            _validate_detail(turn, slot, value, whole_answer=asked == slot)
+            _validate_detail(turn, kind, slot, value, whole_answer=asked == slot)
 
 
-def _validate_location(turn: Turn, value: object, *, whole_answer: bool) -> None:
+def _validate_detail(
+    turn: Turn, kind: str, slot: str, value: object, *, whole_answer: bool
+) -> None:
+    not_known = turn.prompt("utter_value_not_known")[0]
     if whole_answer and turn.intent == "dont_know":
-        turn.set("location", None)
-        turn.say("utter_location_again")
-        return
-    # Asked for: the whole answer is the place. Said unasked: the entity the model found.
-    place = normalize_location(turn.text if whole_answer else str(value or ""))
-    if not place:
-        turn.set("location", None)
-        turn.say("utter_location_again")
-        return
-    turn.set("location", place)
-    if whole_answer or place != value:
-        # Read back once, when first heard (not again when a form picks up a known place).
-        turn.say("utter_location_read_back", location=place)
-
-
-def _validate_detail(turn: Turn, slot: str, value: object, *, whole_answer: bool) -> None:
-    if whole_answer and turn.intent == "dont_know":
-        turn.set(slot, turn.prompt("utter_value_not_known")[0])
+        turn.set(slot, not_known)
         return
     answer = clean_answer(turn.text if whole_answer else str(value or ""))
-    turn.set(slot, answer or None)  # nothing left (e.g. just "um"): ask again
+    if not answer and whole_answer:
+        # Nothing left (e.g. just "um"): asked again, but never a third time.
+        question = turn.prompt(f"utter_ask_{kind}_form_{slot}")[0]
+        answer = not_known if turn.times_asked(question) >= 2 else ""
+    turn.set(slot, answer or None)
+
+
+def new_report(turn: Turn) -> None:
+    """A complaint kind was named: its form, unless it only adds to the ticket just filed."""
+    if after_filing.note_if_added(turn):
+        return
+    turn.set("filed_report", None)
+    kind = turn.intent if turn.intent in turn.kinds() else turn.slot("kind")
+    if kind not in turn.kinds():
+        raise RuntimeError(f"a new report of an unknown kind {kind!r}")
+    turn.followup(f"{kind}_form")
 
 
 def location_first(turn: Turn) -> None:
     """The caller named the place before the problem: keep it, ask what is wrong there."""
-    place = normalize_location(turn.entity("location") or turn.text)
-    if not place:
+    if after_filing.note_if_added(turn):
+        return
+    words = normalize_location(turn.entity("location") or turn.text)
+    if not words or is_vague(words):
         turn.say("utter_dont_know")
         return
-    turn.set("location", place)
-    turn.say("utter_ask_kind_at_location", location=place)
+    match = place.find(turn, words)
+    verified: bool | None = None
+    question, values = "utter_ask_kind", {}  # not confident: the form checks it again
+    if match.confident and match.best:
+        verified, question, values = (
+            True,
+            "utter_ask_kind_at_location",
+            {"location": match.best.label},
+        )
+    elif not match.candidates and not place.city_can_match(turn, words):
+        verified, question, values = False, "utter_ask_kind_at_location", {"location": words}
+    if turn.times_asked(turn.prompt(question, **values)[0]) >= 2:
+        # Asked twice already and still no problem named: file what we have for triage.
+        number = file_triage(turn, "the caller named a place but no problem the line knows")
+        after_filing.remember_filed(turn, number, None)
+        turn.say(
+            "utter_saved_for_review",
+            control=ReplyControl(ticket_number=number, outcome=Outcome.TICKET_FILED),
+            spoken_number=spoken_digits(number),
+        )
+        return
+    place.forget_place(turn)
+    turn.set("filed_report", None)
+    turn.set("location", words)
+    if verified is not None:
+        turn.set("place_verified", verified)
+    if verified and match.best:
+        turn.set("place", match.best.model_dump(mode="json"))
+    turn.say(question, **values)
 
 
 # --- read-back and correction -----------------------------------------------------
@@ -97,7 +129,7 @@ def read_back(turn: Turn) -> None:
         "utter_read_back",
         control=ReplyControl(expect=Expect.YES_NO),
         kind_name=turn.prompt(f"utter_kind_{kind}")[0],
-        location=turn.slot("location"),
+        location=place.spoken_place(turn),
         details=details,
     )
 
@@ -155,6 +187,8 @@ def apply_correction(turn: Turn) -> None:
             turn.set(slot, None)
     else:
         turn.set(target, None)
+    if target in (None, "location"):
+        place.forget_place(turn)  # the place is asked from the start
     turn.followup(f"{kind}_form")
 
 
@@ -168,9 +202,14 @@ def report_from(turn: Turn, **extra: object) -> ComplaintReport:
         if kind in turn.kinds()
         else {}
     )
+    matched, verified = place.place_of(turn)
     values: dict[str, object] = {
         "kind": kind,
         "location": turn.slot("location"),
+        "place": matched,
+        "place_verified": verified,
+        "lat": matched.lat if matched else None,
+        "long": matched.long if matched else None,
         "details": details,
         # No caller number: dispatch takes it from the call's record (Twilio's From), never
         # from the tracker, where anyone's words or a forged action call could put one.
@@ -190,6 +229,7 @@ def forget_report(turn: Turn) -> None:
     kind = turn.slot("kind")
     for slot in [*COMPLAINT_SLOTS_EXTRA, *(turn.kind_slots(kind) if kind else [])]:
         turn.set(slot, None)
+    place.forget_place(turn)
 
 
 def file_ticket(turn: Turn) -> None:
@@ -209,6 +249,7 @@ def file_ticket(turn: Turn) -> None:
             department_name=filed.department_name,
         )
         turn.say("utter_next_steps")
+    after_filing.remember_filed(turn, filed.number, turn.slot("kind"))
     forget_report(turn)
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispatch.logcontext import bind_call_sid
-from nlu.actions import calls, complaint
+from nlu.actions import calls, complaint, place
 from nlu.actions.turn import Turn, spoken_digits
 from nlu.contract import ReplyControl
 
@@ -30,7 +30,9 @@ router = APIRouter(tags=["dialogue"])
 Action = Callable[[Turn], None]
 
 ACTIONS: dict[str, Action] = {
+    "action_new_report": complaint.new_report,
     "action_location_first": complaint.location_first,
+    "action_ask_location": place.ask_location,
     "action_read_back": complaint.read_back,
     "action_file_ticket": complaint.file_ticket,
     "action_apply_correction": complaint.apply_correction,
@@ -42,6 +44,8 @@ ACTIONS: dict[str, Action] = {
     "validate_status_form": calls.validate_status_form,
     "action_ticket_status": calls.ticket_status,
     "action_fallback": calls.fallback,
+    "action_out_of_scope": calls.out_of_scope,
+    "action_what_else": calls.what_else,
     "action_keypad": calls.keypad,
     "action_repeat": calls.repeat,
     "action_no_input": calls.no_input,

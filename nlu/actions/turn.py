@@ -97,6 +97,24 @@ class Turn:
                 return event["text"]
         return None
 
+    def times_asked(self, text: str) -> int:
+        """How many of the caller's latest messages in a row answered exactly this question
+        (the bot's last words before each): a question is never asked a third time."""
+        asked_before: list[str | None] = []
+        last: str | None = None
+        for event in self.tracker.get("events") or []:
+            if event.get("event") == "bot" and event.get("text"):
+                last = event["text"]
+            elif event.get("event") == "user":
+                asked_before.append(last)
+                last = None
+        count = 0
+        for question in reversed(asked_before):
+            if question != text:
+                break
+            count += 1
+        return count
+
     def slots_to_validate(self) -> dict[str, Any]:
         """Slots set since the last action or message: what a form asks us to validate."""
         found: dict[str, Any] = {}

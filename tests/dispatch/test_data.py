@@ -1,4 +1,5 @@
-"""The data files: kinds, gazetteer, departments and roster load and agree."""
+"""The data files: kinds, departments and roster load and agree (the city's places:
+tests/dispatch/places/)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.gazetteer import Gazetteer, normalize
 from dispatch.kinds import load_kinds
 from dispatch.roster import load_roster
 from dispatch.seed import load_departments, seed
@@ -32,35 +32,8 @@ def test_every_kind_goes_to_a_department_with_someone_to_escalate_to() -> None:
     assert kinds["noise"].label("made_up") == "Made up"
 
 
-@pytest.mark.parametrize(
-    ("said", "canonical"),
-    [
-        ("Main St and Fifth", "Main Street & 5th Avenue"),
-        ("5th Avenue & Main Street", "Main Street & 5th Avenue"),
-        ("outside City Hall", "City Hall"),
-        ("in front of the town hall", "City Hall"),
-        ("near the mall by the north entrance", "Northgate Mall"),
-        ("123 Main St.", "Main Street"),
-    ],
-)
-def test_gazetteer_knows_the_city(said: str, canonical: str) -> None:
-    place = Gazetteer.load(DATA).resolve(said)
-    assert place.place is not None and place.place.name == canonical
-    assert place.lat is not None and place.long is not None
-
-
-def test_gazetteer_keeps_what_it_does_not_know() -> None:
-    gazetteer = Gazetteer.load(DATA)
-    assert len(gazetteer) >= 30
-    unknown = gazetteer.resolve("behind the old mill on Cedar Ln")
-    assert unknown.place is None and unknown.normalized == "old mill on cedar lane"
-    assert gazetteer.resolve(None).normalized == ""
-    # The same house on the same street, said two ways, normalizes the same.
-    assert normalize("12 N. Pearl St") == normalize("12 north pearl street")
-
-
 def test_bad_roster_is_refused(tmp_path: Path, engine) -> None:
-    for name in ("complaint_kinds.yaml", "departments.yaml", "gazetteer.csv"):
+    for name in ("complaint_kinds.yaml", "departments.yaml"):
         (tmp_path / name).write_text((DATA / name).read_text())
     (tmp_path / "roster.yaml").write_text(
         "timezone: America/New_York\nstaff: []\n"

@@ -8,13 +8,22 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from dispatch.contract import CallStart, ComplaintReport
+from dispatch.contract import CallStart, ComplaintReport, PlaceCandidate, PlaceKind
 from dispatch.public import TicketFilters
 from dispatch.ticket_status import InvalidTransition
 from dispatch.ticket_work import TicketNotFound, UnknownStaff
 from tests.dispatch.conftest import city_time
 
 CALLER = "+15185550987"
+# Riverton's City Hall (data/places/riverton.osm), as the geocoder offers it.
+CITY_HALL = PlaceCandidate(
+    label="City Hall",
+    kind=PlaceKind.LANDMARK,
+    street="12th Street",
+    lat=42.6575171,
+    long=-73.7533595,
+    confidence=1.0,
+)
 NOISE_SID = "CA" + "1" * 32
 
 
@@ -47,7 +56,8 @@ def test_a_phone_complaint_is_filed_routed_and_announced(service, sms) -> None:
     service.open_call(
         CallStart(call_sid="CA" + "1" * 32, caller_number=CALLER, started_at=datetime.now(UTC))
     )
-    filed = service.file_complaint(noise())
+    # The dialogue read the place back and the caller confirmed it.
+    filed = service.file_complaint(noise(place=CITY_HALL, place_verified=True))
 
     assert re.fullmatch(r"2611210001", filed.number)  # YYMMDD + sequence, digits only
     assert filed.kind == "noise" and filed.department_code == "code_enforcement"
@@ -55,7 +65,8 @@ def test_a_phone_complaint_is_filed_routed_and_announced(service, sms) -> None:
     assert service.ticket_for_call("CA" + "1" * 32) == filed.number
 
     ticket = service.get_ticket(filed.number)
-    assert ticket.place_name == "City Hall" and ticket.lat == pytest.approx(42.65258)
+    assert ticket.place_name == "City Hall" and ticket.lat == pytest.approx(42.6575171)
+    assert ticket.place_kind == "landmark" and ticket.place_verified is True
     assert ticket.location_text == "outside City Hall"
     assert ticket.details == {"source": "a party with loud music", "ongoing": "yes"}
     assert ticket.open311_status == "open" and ticket.escalation_step == 0

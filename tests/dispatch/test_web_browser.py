@@ -286,3 +286,44 @@ def test_admin_adds_an_officer_who_can_then_sign_in(site: Site, browser: Browser
     sign_in(newcomer, site, "wt.newhire")
     assert "Water Department" in newcomer.inner_text("header")
     assert newcomer.locator("nav >> text=Admin").count() == 0
+
+
+def test_an_officer_sees_where_on_the_citys_own_map(site: Site, browser: Browser) -> None:
+    """Issue 9, item 5: the point on a map drawn from Riverton's imported streets, in the
+    inbox and on the ticket's page; the browser fetches nothing from another site."""
+    service = site.service
+    add_staff(service.engine, "rd.maps", department="roads", full_name="Robin Maps")
+    place = service.find_place("38 Lark Street").best
+    assert place is not None and place.label == "38 Lark Street"
+    number = service.file_complaint(
+        ComplaintReport(
+            kind="pothole", location="thirty eight lark street", place=place, place_verified=True
+        )
+    ).number
+    words = service.file_complaint(
+        ComplaintReport(kind="pothole", location="by the old mill bend", place_verified=False)
+    ).number
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    sign_in(page, site, "rd.maps")
+    thumb = page.locator(f"#ticket-{number} svg.place-map.thumb")
+    assert thumb.is_visible() and thumb.bounding_box()["width"] > 100  # type: ignore[index]
+    assert "Lark Street" in thumb.locator("text.street-name").all_text_contents()
+    assert "not verified" in page.inner_text(f"#ticket-{words}")
+    assert page.locator(f"#ticket-{words} svg").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "dutyline-inbox-maps.png"), full_page=True)
+
+    page.goto(f"{site.url}/tickets/{number}")
+    drawn = page.locator("#place-map svg.place-map.map")
+    box = drawn.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 150
+    names = drawn.locator("text.street-name").all_text_contents()
+    assert {"Lark Street", "1st Street"} <= set(names)
+    # The stylesheet drew it (CSP allows no inline style): the point is filled red.
+    fill = drawn.locator("circle.point").evaluate("c => getComputedStyle(c).fill")
+    assert fill == "rgb(179, 38, 30)"
+    assert "38 Lark Street" in page.inner_text(".facts")
+    page.screenshot(path=str(SCREENSHOTS / "dutyline-ticket-map.png"), full_page=True)
+    assert fetched and all(url.startswith(site.url) for url in fetched), fetched

@@ -99,10 +99,10 @@ SCRIPTS: dict[str, tuple[list[str], dict[str, str], set[str], str]] = {
         "Route 9",
     ),
     "noise": (
-        ["i'm at eighteen church street", "the neighbors are blasting music and it's two am"],
+        ["i'm at eighteen elm street", "the neighbors are blasting music and it's two am"],
         {"source": "a house party", "ongoing": "yes it's still going"},
         {"location"},
-        "18 Church Street",
+        "18 Elm Street",
     ),
     "pothole": (
         ["there's a huge pothole"],
@@ -122,12 +122,12 @@ SCRIPTS: dict[str, tuple[list[str], dict[str, str], set[str], str]] = {
     "illegal_dumping": (
         ["someone dumped a couch on the sidewalk"],
         {
-            "location": "behind the library on maple drive",
+            "location": "behind the central library",
             "dumped_items": "a couch and a mattress",
             "in_progress": "no",
         },
         set(),
-        "behind the Library on Maple Drive",
+        "behind the Central Library",
     ),
     "water_leak": (
         ["water is gushing out of the road"],
@@ -138,12 +138,12 @@ SCRIPTS: dict[str, tuple[list[str], dict[str, str], set[str], str]] = {
     "fallen_tree": (
         ["a tree came down in the storm"],
         {
-            "location": "river road near the bridge",
+            "location": "broadway near union station",
             "blocking_traffic": "yes both lanes",
             "wires_down": "i don't know",
         },
         set(),
-        "River Road near the Bridge",
+        "Broadway near Union Station",
     ),
     "traffic_signal": (
         ["the traffic light is stuck on red"],
@@ -218,8 +218,8 @@ async def test_location_is_read_back(dialogue: RasaDialogue) -> None:
     call = Call(dialogue)
     await call.start()
     await call.say("there's a pothole in the road")
-    replies = await call.say("um it's at fourteen oh two high street")
-    assert "Got it, 1402 High Street." in text(replies)
+    replies = await call.say("um it's at two oh three lark street")
+    assert "Got it, 203 Lark Street." in text(replies)
 
 
 async def test_correction_fixes_the_wrong_part(stack: Any, dialogue: RasaDialogue) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlu.location import normalize_location
+from nlu.location import is_vague, normalize_location, spelled_word
 from nlu.numbers import digits_only, words_to_digits
 
 
@@ -83,3 +83,36 @@ def test_korean_places(spoken: str, place: str) -> None:
 
 def test_korean_ticket_numbers() -> None:
     assert digits_only("이 육 일 일 이 삼 공 공 사 이") == "2611230042"
+
+
+@pytest.mark.parametrize(
+    ("said", "vague"),
+    [
+        ("here", True),
+        ("right here", True),
+        ("on my street", True),
+        ("outside", True),
+        ("outside my house", True),
+        ("우리 집 앞", True),
+        ("lark street", False),
+        ("outside city hall", False),
+        ("the corner of pearl and state", False),
+    ],
+)
+def test_pointing_words_alone_name_no_place(said: str, vague: bool) -> None:
+    assert is_vague(said) is vague
+
+
+@pytest.mark.parametrize(
+    ("said", "word"),
+    [
+        ("L A R K", "lark"),
+        ("l. a. r. k.", "lark"),
+        ("P-E-A-R-L", "pearl"),
+        ("um el ay are kay street", "lark street"),
+        ("double you a t e r", "water"),
+        ("lark street", "Lark Street"),  # not spelled: the place as said
+    ],
+)
+def test_a_spelled_street_becomes_a_word(said: str, word: str) -> None:
+    assert spelled_word(said) == word

@@ -94,3 +94,31 @@ def test_a_kind_says_which_slots_the_first_sentence_may_fill() -> None:
 
     assert from_entity("location") and from_entity("vehicle") and from_entity("animal")
     assert from_entity("colour") and not from_entity("size") and not from_entity("blocking")
+
+
+def test_a_question_tells_what_answer_it_expects() -> None:
+    """`expect:` in data/ rides on the generated question, for the recognizer (voice/)."""
+    responses = kinds_domain(load_kinds("en", DATA))["responses"]
+    assert responses["utter_ask_noise_form_ongoing"][0]["custom"] == {"expect": "yes_no"}
+    assert responses["utter_ask_dead_animal_form_animal"][0]["custom"] == {"expect": "animal"}
+    assert "custom" not in responses["utter_ask_noise_form_source"][0]
+    ko = kinds_domain(load_kinds("ko", DATA))["responses"]
+    assert ko["utter_ask_noise_form_ongoing"][0]["custom"] == {"expect": "yes_no"}
+
+
+def test_an_unknown_expect_is_refused_with_the_known_ones() -> None:
+    kinds = load_kinds("en", DATA)
+    kinds["noise"]["slots"]["ongoing"]["expect"] = "maybe"
+    with pytest.raises(ValueError, match=r"noise.*ongoing.*'maybe'.*yes_no"):
+        kinds_domain(kinds)
+
+
+def test_a_kind_is_started_by_an_action_that_may_make_it_a_note(tmp_path: Path) -> None:
+    """After filing, "the car is a red truck" is not a new report (after_filing.py)."""
+    build = prepare("en", tmp_path / "en", DATA)
+    rules = yaml.safe_load((build / "data" / "rules_kinds.yml").read_text())["rules"]
+    [started] = [r for r in rules if r["rule"] == "report pothole"]
+    assert started["steps"] == [{"intent": "pothole"}, {"action": "action_new_report"}]
+    domain = yaml.safe_load((build / "domain.yml").read_text())
+    assert "action_new_report" in domain["actions"]
+    assert domain["responses"]["utter_words_kind_pothole"][0]["text"].startswith("pothole")

@@ -80,11 +80,11 @@ class _FailingRecognition:
         class Transcriber:
             name = real.name
 
-            def transcribe(self, pcm16k: bytes) -> Any:
+            def transcribe(self, pcm16k: bytes, hints: Any = None) -> Any:
                 if outer.failing:
                     outer.raised += 1
                     raise RuntimeError("the recognizer crashed (test)")
-                return real.transcribe(pcm16k)
+                return real.transcribe(pcm16k, hints)
 
         return Transcriber()
 

@@ -75,7 +75,16 @@ def filed(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[
     numbers["triage"] = dispatch.file_complaint(
         report("417 Linden Street", kind=None, needs_triage=True, triage_reason="unclear")
     ).number
-    numbers["landmark"] = dispatch.file_complaint(report("outside City Hall")).number
+    # Places the caller confirmed on the phone (the dialogue sends the city's match): a
+    # landmark is published by name, a house at its block and block-rounded point.
+    city_hall = dispatch.find_place("City Hall").best
+    numbers["landmark"] = dispatch.file_complaint(
+        report("outside City Hall", place=city_hall, place_verified=True)
+    ).number
+    house = dispatch.find_place("417 Lark Street").best
+    numbers["confirmed"] = dispatch.file_complaint(
+        report("four one seven Lark Street", place=house, place_verified=True)
+    ).number
     yield TestClient(app), numbers
     dispatch.engine.dispose()
 
@@ -114,6 +123,9 @@ def test_a_scrape_of_the_feed_finds_no_house_number_caller_number_or_words(
     assert listed[numbers["triage"]]["address"] == "400 block of Linden Street"
     geocoded = listed[numbers["geocoded"]]
     assert (geocoded["lat"], geocoded["long"]) == (42.659, -73.763)  # the block, not the house
+    confirmed = listed[numbers["confirmed"]]
+    assert confirmed["address"] == "400 block of Lark Street"
+    assert confirmed["lat"] is not None and len(str(confirmed["lat"]).split(".")[1]) <= 3
 
 
 def test_the_feed_is_not_empty_of_what_the_public_may_know(
@@ -158,3 +170,21 @@ def test_public_address(
 def test_public_point_rounds_to_the_block() -> None:
     assert public_point(42.658712, -73.763294) == (42.659, -73.763)
     assert public_point(42.6521, None) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("place", "kind", "published"),
+    [
+        ("417 Lark Street", "address", "400 block of Lark Street"),
+        ("42A Lark Street", "address", "0 block of Lark Street"),
+        ("300 block of Lark Street", "block", "300 block of Lark Street"),
+        ("Pearl Street and 12th Street", "intersection", "Pearl Street and 12th Street"),
+        ("Broadway near Union Station", "near", "Broadway near Union Station"),
+        ("City Hall", "landmark", "City Hall"),
+        ("Lark Street", "street", "Lark Street"),
+    ],
+)
+def test_public_address_of_a_place_the_city_matched(place: str, kind: str, published: str) -> None:
+    """The city's label of a house carries its number: only its block is published."""
+    said = "um it's four seventeen lark street by my house"
+    assert public_address(said, None, place, kind) == published
