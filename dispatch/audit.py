@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from dispatch.models import Staff, TicketEvent
+from dispatch.webhooks.events import note_event
 
 SYSTEM = "system"
 
@@ -47,4 +48,5 @@ def record_event(
         detail=detail,
     )
     session.add(event)
+    note_event(session, event)  # webhooks for it are queued when the transaction commits
     return event

@@ -18,6 +18,8 @@ OUTBOX_INTERVAL_SECONDS = 5.0
 ESCALATION_INTERVAL_SECONDS = 30.0
 RETENTION_INTERVAL_SECONDS = 24 * 3600.0
 SPOOL_INTERVAL_SECONDS = 10.0
+WEBHOOK_INTERVAL_SECONDS = 5.0
+HANDOVER_INTERVAL_SECONDS = 60.0  # a shift change's hand-over goes out within a minute
 
 
 class DispatchWorkers:
@@ -44,12 +46,23 @@ class DispatchWorkers:
         event = asyncio.Event()
         self._outbox_event = event
         # Filing happens in worker threads: wake the sender thread-safely.
-        self.service.outbox_wakeup = lambda: loop.call_soon_threadsafe(event.set)
+        # A filing also wakes the webhook sender (other changes wait for its round).
+        hooks = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(event.set)
+            loop.call_soon_threadsafe(hooks.set)
+
+        self.service.outbox_wakeup = wake
         self._tasks = [
+            asyncio.create_task(
+                self._loop("webhooks", self._send_webhooks, WEBHOOK_INTERVAL_SECONDS, hooks)
+            ),
             asyncio.create_task(self._loop("outbox", self._deliver, self.outbox_interval, event)),
             asyncio.create_task(self._loop("escalation", self._escalate, self.escalation_interval)),
             asyncio.create_task(self._loop("retention", self._purge, self.retention_interval)),
             asyncio.create_task(self._loop("spool", self._refile, SPOOL_INTERVAL_SECONDS)),
+            asyncio.create_task(self._loop("handover", self._hand_over, HANDOVER_INTERVAL_SECONDS)),
         ]
 
     async def stop(self) -> None:
@@ -89,11 +102,17 @@ class DispatchWorkers:
     async def _deliver(self) -> object:
         return await asyncio.to_thread(self.service.deliver_outbox)
 
+    async def _send_webhooks(self) -> object:
+        return await asyncio.to_thread(self.service.deliver_webhooks)
+
     async def _escalate(self) -> object:
         return await asyncio.to_thread(self.service.run_escalations)
 
     async def _purge(self) -> object:
         return await asyncio.to_thread(self.service.purge_expired)
+
+    async def _hand_over(self) -> object:
+        return await asyncio.to_thread(self.service.send_handovers)
 
     async def _refile(self) -> object:
         if not self.service.spool.pending():

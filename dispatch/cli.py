@@ -6,6 +6,8 @@ Two Typer apps, mounted by dutyline/cli.py as `dutyline user ...` and
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +17,8 @@ from sqlmodel import Session, select
 
 from dispatch import auth
 from dispatch.db import make_engine
+from dispatch.dutylog import build_duty_log, parse_day, yesterday
+from dispatch.dutylog_files import LogFormat, csv_text, file_name, log_bytes
 from dispatch.models import Department, Staff, StaffRole
 from dispatch.open311 import keys
 from dispatch.settings import DispatchSettings
@@ -178,3 +182,58 @@ def revoke_api_key(key_id: int) -> None:
         if keys.revoke_key(session=session, key_id=key_id) is None:
             raise _fail(f"No API key {key_id}")
     console.print(f"[green]✓[/] API key {key_id} revoked")
+
+
+# --- the duty log (mounted by dutyline/cli.py as `dutyline dutylog`) ---------------------
+
+
+def _day_option(raw: str) -> date:
+    try:
+        return parse_day(raw)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def dutylog(
+    day: Annotated[
+        date | None,
+        typer.Option(
+            "--date",
+            parser=_day_option,
+            metavar="YYYY-MM-DD",
+            help="The day, in the city's time zone.",
+            show_default="yesterday",
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat, typer.Option("--format", help="csv, or xlsx for a spreadsheet.")
+    ] = LogFormat.CSV,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to write; '-' writes the CSV to standard output.",
+            show_default="dutylog-YYYY-MM-DD.csv|xlsx here",
+        ),
+    ] = None,
+) -> None:
+    """Export a day's duty log: every call and ticket, times in the city's time zone."""
+    if output == "-" and log_format == LogFormat.XLSX:
+        raise typer.BadParameter("a spreadsheet needs a file name, not '-'", param_hint="--output")
+    settings = DispatchSettings()
+    chosen = day or yesterday(settings.timezone)
+    with _session() as session:
+        log = build_duty_log(session=session, day=chosen, timezone=settings.timezone)
+    if output == "-":
+        typer.echo(csv_text(log), nl=False)  # for scripts: no byte-order mark
+        return
+    path = Path(output or file_name(log, log_format))
+    try:
+        path.write_bytes(log_bytes(log, log_format))
+    except OSError as error:
+        raise _fail(f"Cannot write {path}: {error.strerror or error}") from None
+    console.print(
+        f"[green]✓[/] duty log of {chosen} ({log.hours:g} hours, {settings.timezone}): "
+        f"{len(log.rows)} row(s) written to {path}"
+    )

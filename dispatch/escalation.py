@@ -1,5 +1,6 @@
 """Escalation: a ticket nobody acknowledged within Settings.escalation_minutes goes
-to the next person in its department's chain, then to the duty supervisor.
+to the next person in its department's chain, then to the duty supervisor, who are
+told by SMS (and by e-mail when they are staff with an address).
 
 The state (step, due time) is a row per ticket, so the scheduler survives a
 restart: it only ever reads due times from the database.
@@ -16,7 +17,8 @@ from sqlmodel import Session, col, select
 from dispatch.audit import record_event
 from dispatch.db import session_scope
 from dispatch.models import Department, Escalation, Staff, Ticket, TicketStatus
-from dispatch.outbox import enqueue, officer_sms
+from dispatch.outbox import notify_staff
+from dispatch.outbox_texts import officer_email, officer_sms
 from dispatch.routing import Target, duty_supervisor
 
 log = logging.getLogger("dutyline.dispatch.escalation")
@@ -68,8 +70,9 @@ def targets(session: Session, department: Department, at: datetime) -> list[Targ
     return chain
 
 
-def run_due(engine: Engine, now: datetime, minutes: int) -> int:
-    """Escalate every ticket whose acknowledgement is overdue; returns how many moved on."""
+def run_due(engine: Engine, now: datetime, minutes: int, *, base_url: str | None = None) -> int:
+    """Escalate every ticket whose acknowledgement is overdue; returns how many moved on.
+    `base_url`: the line's public address, for the e-mail's link to the ticket."""
     with session_scope(engine) as session:
         due_ids = session.exec(
             select(Escalation.id)
@@ -80,13 +83,15 @@ def run_due(engine: Engine, now: datetime, minutes: int) -> int:
     moved = 0
     for escalation_id in due_ids:
         try:
-            moved += _escalate_one(engine, escalation_id, now, minutes)
+            moved += _escalate_one(engine, escalation_id, now, minutes, base_url)
         except Exception:  # one bad row must not stop the others
             log.exception("escalation %s failed", escalation_id)
     return moved
 
 
-def _escalate_one(engine: Engine, escalation_id: int, now: datetime, minutes: int) -> int:
+def _escalate_one(
+    engine: Engine, escalation_id: int, now: datetime, minutes: int, base_url: str | None
+) -> int:
     with session_scope(engine, write=True) as session:
         row = session.exec(
             select(Escalation)
@@ -137,16 +142,28 @@ def _escalate_one(engine: Engine, escalation_id: int, now: datetime, minutes: in
             new_value=target.name,
             detail=f"not acknowledged in {minutes} min; step {row.step} ({target.reason})",
         )
-        enqueue(
+        where, details = ticket.place_name or ticket.location_text, ticket.details or {}
+        email = officer_email(
+            number=ticket.number,
+            kind_name=ticket.kind_name,
+            location=where,
+            details=details,
+            escalated=True,
+            base_url=base_url,
+        )
+        notify_staff(
             session,
-            to=target.phone,
-            body=officer_sms(
+            session.get(Staff, target.staff_id) if target.staff_id is not None else None,
+            phone=target.phone,  # a fallback contact is a number without a staff row
+            sms_body=officer_sms(
                 number=ticket.number,
                 kind_name=ticket.kind_name,
-                location=ticket.place_name or ticket.location_text,
-                details=ticket.details or {},
+                location=where,
+                details=details,
                 escalated=True,
             ),
+            subject=email.subject,
+            email_body=email.body,
             purpose="escalation",
             at=now,
             ticket_id=ticket.id,

@@ -27,7 +27,8 @@ from dispatch.duplicates import find_original, link_to_original
 from dispatch.kinds import TRIAGE_KIND_NAME, ComplaintKind
 from dispatch.models import Call, Department, Ticket, TicketStatus
 from dispatch.numbering import next_number
-from dispatch.outbox import caller_receipt_sms, enqueue
+from dispatch.outbox import email_staff, enqueue
+from dispatch.outbox_texts import caller_receipt_sms, triage_email
 from dispatch.routing import TRIAGE_DEPARTMENT, RoutingError, duty_supervisor, route
 from dispatch.spool import ComplaintSpool
 from dispatch.ticket_place import PlaceFinder, filed_place
@@ -49,6 +50,7 @@ class FilingRules:
     duplicate_window_minutes: int
     duplicate_radius_meters: float
     escalation_minutes: int
+    base_url: str | None = None  # the line's public address: e-mails link to the ticket
 
 
 def file_complaint(
@@ -67,7 +69,12 @@ def file_complaint(
         reason = f"filing failed: {type(exc).__name__}"
         try:
             return file_bare_triage(
-                engine=engine, report=report, at=at, reason=reason, timezone=rules.timezone
+                engine=engine,
+                report=report,
+                at=at,
+                reason=reason,
+                timezone=rules.timezone,
+                base_url=rules.base_url,
             )
         except Exception as again:
             # Not even that: the database is gone. Keep it on disk until it is back.
@@ -186,7 +193,9 @@ def file_report(
             link_to_original(session, ticket=ticket, original=original, at=at, actor=actor)
         else:
             escalation.start(session, ticket, at, rules.escalation_minutes)
-            notify_assignee(session, ticket=ticket, kinds=rules.kinds, at=at)
+            notify_assignee(
+                session, ticket=ticket, kinds=rules.kinds, at=at, base_url=rules.base_url
+            )
         enqueue(
             session,
             to=receipt_number(report, call),
@@ -221,7 +230,13 @@ def file_report(
 
 
 def file_bare_triage(
-    *, engine: Engine, report: ComplaintReport, at: datetime, reason: str, timezone: str
+    *,
+    engine: Engine,
+    report: ComplaintReport,
+    at: datetime,
+    reason: str,
+    timezone: str,
+    base_url: str | None = None,
 ) -> FiledTicket:
     """The last resort: store what was reported with as few moving parts as possible."""
     with session_scope(engine, write=True) as session:
@@ -285,6 +300,12 @@ def file_bare_triage(
             at=at,
             ticket_id=ticket.id,
         )
+        if supervisor is not None:
+            email = triage_email(number=ticket.number, reason=reason, base_url=base_url)
+            email_staff(
+                session, supervisor.staff_id, subject=email.subject, body=email.body,
+                purpose="officer", at=at, ticket_id=ticket.id,
+            )  # fmt: skip
         enqueue(
             session,
             to=receipt_number(report, call),

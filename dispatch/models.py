@@ -118,6 +118,7 @@ class Staff(SQLModel, table=True):
     role: str = Field(default=StaffRole.OFFICER, max_length=16)
     department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
     phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=255)  # staff notices by e-mail too
     password_hash: str | None = Field(default=None, max_length=255)
     api_token_hash: str | None = Field(default=None, max_length=255, index=True)
     active: bool = True
@@ -275,7 +276,8 @@ class Escalation(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """Outbox: SMS to send. Rows are written with the ticket, sent later with retries."""
+    """Outbox: SMS and e-mail to send. Rows are written with the ticket, sent later with
+    retries. An SMS row has `to_number`; an e-mail row `to_address` and `subject`."""
 
     __tablename__ = "notification"
     __table_args__ = (
@@ -285,7 +287,10 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    to_number: str = Field(max_length=32)
+    channel: str = Field(default="sms", max_length=8)  # sms | email
+    to_number: str | None = Field(default=None, max_length=32)
+    to_address: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(default=None, max_length=200)
     body: str = Field(sa_type=sa.Text)
     purpose: str = Field(max_length=32)  # officer | caller_receipt | caller_update | escalation
     status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|suppressed
@@ -307,3 +312,58 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=255, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     active: bool = True
+
+
+class Handover(SQLModel, table=True):
+    """A shift change's hand-over, sent once (the unique instant is the claim, so two
+    replicas never both send it)."""
+
+    __tablename__ = "handover"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shift_change_at: datetime = Field(sa_type=UtcDateTime, unique=True)
+    since: datetime = Field(sa_type=UtcDateTime)  # the shift it covers
+    until: datetime = Field(sa_type=UtcDateTime)
+    recipients: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A city system that wants ticket events (Standard Webhooks signing with `secret`)."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=1000)
+    secret: str = Field(max_length=100)  # whsec_<base64>; needed in the clear to sign
+    events: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Internal subscriptions get the caller's number and words; others never do.
+    internal: bool = False
+    active: bool = True
+    description: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Outbox of webhook messages: one row per event and subscription, delivered in
+    order per ticket, retried with backoff; the admins' delivery log reads it."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_order", "subscription_id", "ticket_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    message_id: str = Field(max_length=64, unique=True)  # the webhook-id header
+    event_type: str = Field(max_length=40)
+    payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed
+    status: str = Field(default="pending", max_length=16)  # pending|sending|delivered|failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

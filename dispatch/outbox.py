@@ -1,6 +1,6 @@
-"""The notification outbox: SMS rows are written in the same transaction as the
-ticket, and sent later by the background worker with retries and backoff. A
-failing SMS provider therefore never loses or delays a ticket.
+"""The notification outbox: SMS and e-mail rows are written in the same transaction
+as the ticket, and sent later by the background worker with retries and backoff. A
+failing SMS provider or mail server therefore never loses or delays a ticket.
 
 Delivery claims a row (status 'sending' with a lease) in a short transaction,
 sends outside any transaction, then records the result; a row whose lease ran
@@ -12,6 +12,11 @@ are rate limited per number and for the whole line. Both are read from the datab
 inside the claim's transaction, serialized across processes, so every worker shares
 one count. Staff notifications are not rate limited: their numbers come from the
 roster, which nobody outside can choose, and a missed alert costs more than a text.
+
+E-mail (`channel` "email") goes to staff only, through the EmailSender, with the same
+claim, lease, retries and backoff; STOP and the rate limits are about texts and do not
+apply. With no mail server configured an e-mail is recorded as not sent, with why.
+The texts themselves are in dispatch/outbox_texts.py.
 """
 
 from __future__ import annotations
@@ -20,13 +25,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, text, update
+from sqlalchemy import Engine, func, or_, text
 from sqlmodel import Session, col, select
 
 from dispatch.audit import record_event
 from dispatch.contract import SmsSender, mask_phone
 from dispatch.db import session_scope
-from dispatch.models import Notification
+from dispatch.email_sender import EmailNotConfigured, EmailNotSet, EmailSender, mask_address
+from dispatch.leases import claim_due
+from dispatch.models import Notification, Staff
+from dispatch.outbox_texts import caller_receipt_sms as caller_receipt_sms  # moved; re-exported
+from dispatch.outbox_texts import officer_sms as officer_sms
+from dispatch.outbox_texts import spaced as spaced
 from dispatch.sms_consent import opted_out
 
 log = logging.getLogger("dutyline.dispatch.outbox")
@@ -68,6 +78,7 @@ def enqueue(
         return None
     notification = Notification(
         ticket_id=ticket_id,
+        channel="sms",
         to_number=to,
         body=body[:SMS_MAX_CHARS],
         purpose=purpose,
@@ -78,12 +89,92 @@ def enqueue(
     return notification
 
 
+def enqueue_email(
+    session: Session,
+    *,
+    to: str | None,
+    subject: str,
+    body: str,
+    purpose: str,
+    at: datetime,
+    ticket_id: int | None = None,
+) -> Notification | None:
+    """An e-mail to a staff member, sent by the same worker as the texts."""
+    if purpose in PUBLIC_PURPOSES:
+        raise ValueError(f"e-mail is for staff only, not for {purpose!r}")
+    if not to:
+        return None
+    notification = Notification(
+        ticket_id=ticket_id,
+        channel="email",
+        to_address=to.strip(),
+        subject=" ".join(subject.split())[:200],  # one header line, whatever was typed
+        body=body,
+        purpose=purpose,
+        next_attempt_at=at,
+        created_at=at,
+    )
+    session.add(notification)
+    return notification
+
+
+def notify_staff(
+    session: Session,
+    staff: Staff | None,
+    *,
+    sms_body: str,
+    subject: str,
+    email_body: str,
+    purpose: str,
+    at: datetime,
+    ticket_id: int | None = None,
+    phone: str | None = None,
+) -> list[Notification]:
+    """Tell a staff member by SMS and, when they have an address, by e-mail too.
+    `phone`: the number to text instead of `staff.phone` (and the only one when
+    `staff` is None: a contact who is just a name and a number gets the SMS alone)."""
+    number = phone if phone is not None or staff is None else staff.phone
+    texted = enqueue(session, to=number, body=sms_body, purpose=purpose, at=at, ticket_id=ticket_id)
+    mailed = email_staff(
+        session, staff, subject=subject, body=email_body, purpose=purpose, at=at,
+        ticket_id=ticket_id,
+    )  # fmt: skip
+    return [row for row in (texted, mailed) if row is not None]
+
+
+def email_staff(
+    session: Session,
+    staff: Staff | int | None,
+    *,
+    subject: str,
+    body: str,
+    purpose: str,
+    at: datetime,
+    ticket_id: int | None = None,
+) -> Notification | None:
+    """The e-mail half of a staff notice (a Staff or its id); None without an address."""
+    if isinstance(staff, int):
+        staff = session.get(Staff, staff)
+    if staff is None or not staff.email:
+        return None
+    return enqueue_email(
+        session,
+        to=staff.email,
+        subject=subject,
+        body=body,
+        purpose=purpose,
+        at=at,
+        ticket_id=ticket_id,
+    )
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    suppressed: int = 0
+    suppressed: int = 0  # refused texts: STOP, rate limits
+    not_configured: int = 0  # e-mails recorded unsent: no mail server is set
 
 
 def deliver_due(
@@ -93,9 +184,11 @@ def deliver_due(
     limit: int = 50,
     *,
     policy: SmsPolicy | None = None,
+    email: EmailSender | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     policy = policy or SmsPolicy()
+    email = email or EmailNotSet()
     due = or_(col(Notification.status) == "pending", col(Notification.status) == "sending")
     with session_scope(engine) as session:
         ids = session.exec(
@@ -112,7 +205,11 @@ def deliver_due(
             report.suppressed += 1
             continue
         try:
-            provider_id = sms.send_sms(claimed.to_number, claimed.body)
+            provider_id = _send(claimed, sms, email)
+        except EmailNotConfigured as exc:
+            _record_unsendable(engine, claimed, now, str(exc))
+            report.not_configured += 1
+            continue
         except Exception as exc:  # any provider failure is retried
             outcome = _record_failure(engine, claimed, now, exc)
             if outcome == "failed":
@@ -132,6 +229,32 @@ def deliver_due(
     return report
 
 
+def _send(row: Notification, sms: SmsSender, email: EmailSender) -> str:
+    if row.channel == "email":
+        assert row.to_address  # the claim refuses a row without one
+        return email.send_email(row.to_address, row.subject or "", row.body)
+    assert row.to_number
+    return sms.send_sms(row.to_number, row.body)
+
+
+def _record_unsendable(engine: Engine, claimed: Notification, now: datetime, reason: str) -> None:
+    """Nothing to send through: final, kept with the reason (not a ticket event: it says
+    nothing about the ticket, and the SMS of the same notice still went)."""
+    with session_scope(engine, write=True) as session:
+        row = session.get(Notification, claimed.id)
+        if row is not None:
+            row.status, row.last_error, row.next_attempt_at = "suppressed", reason, now
+            session.add(row)
+    log.info("%s not sent: %s", _what(claimed), reason)
+
+
+def _what(row: Notification) -> str:
+    """'officer SMS to +1518•••••01' / 'officer e-mail to a•••@example.org' (for logs)."""
+    if row.channel == "email":
+        return f"{row.purpose} e-mail to {mask_address(row.to_address)}"
+    return f"{row.purpose} SMS to {mask_phone(row.to_number)}"
+
+
 def _claim(
     engine: Engine, notification_id: int, now: datetime, policy: SmsPolicy | None = None
 ) -> Notification | None:
@@ -148,20 +271,9 @@ def _claim(
             and session.get_bind().dialect.name == "postgresql"
         ):
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RATE_LOCK_KEY})
-        result = session.exec(
-            update(Notification)
-            .where(
-                col(Notification.id) == notification_id,
-                col(Notification.status).in_(["pending", "sending"]),
-                col(Notification.next_attempt_at) <= now,
-            )
-            .values(
-                status="sending",
-                attempts=Notification.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
-            )
-        )
-        if result.rowcount != 1:
+        if not claim_due(
+            session, Notification, notification_id, now, timedelta(seconds=LEASE_SECONDS)
+        ):
             return None
         row = session.get(Notification, notification_id)
         assert row is not None
@@ -173,7 +285,10 @@ def _claim(
 
 
 def _refusal(session: Session, row: Notification, now: datetime, policy: SmsPolicy) -> str | None:
-    """Why this text may not be sent now, or None."""
+    """Why this text may not be sent now, or None. E-mail goes to staff only: STOP and
+    the rate limits are about texts to the public."""
+    if row.channel == "email":
+        return None if row.to_address else "no address (removed by retention)"
     if not row.to_number:
         return "no number (removed by retention)"
     if opted_out(session, row.to_number):
@@ -213,9 +328,9 @@ def _suppress(session: Session, row: Notification, now: datetime, reason: str) -
             ticket_id=row.ticket_id,
             action="notification_suppressed",
             at=now,
-            detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} not sent: {reason}",
+            detail=f"{_what(row)} not sent: {reason}",
         )
-    log.warning("SMS %s to %s not sent: %s", row.id, mask_phone(row.to_number), reason)
+    log.warning("notification %s, %s, not sent: %s", row.id, _what(row), reason)
 
 
 def _record_failure(engine: Engine, claimed: Notification, now: datetime, exc: Exception) -> str:
@@ -233,54 +348,19 @@ def _record_failure(engine: Engine, claimed: Notification, now: datetime, exc: E
                     ticket_id=row.ticket_id,
                     action="notification_failed",
                     at=now,
-                    detail=f"{row.purpose} SMS to {mask_phone(row.to_number)} gave up "
-                    f"after {row.attempts} attempts: {error}",
+                    detail=f"{_what(row)} gave up after {row.attempts} attempts: {error}",
                 )
-            log.error("SMS %s to %s failed for good: %s", row.id, mask_phone(row.to_number), error)
+            log.error("notification %s, %s, failed for good: %s", row.id, _what(row), error)
         else:
             row.status = "pending"
             row.next_attempt_at = now + backoff(row.attempts)
             log.warning(
-                "SMS %s to %s failed (attempt %d), retry at %s: %s",
+                "notification %s, %s, failed (attempt %d), retry at %s: %s",
                 row.id,
-                mask_phone(row.to_number),
+                _what(row),
                 row.attempts,
                 row.next_attempt_at.isoformat(),
                 error,
             )
         session.add(row)
         return row.status
-
-
-# --- the texts ---------------------------------------------------------------------
-
-
-def officer_sms(
-    *, number: str, kind_name: str, location: str | None, details: dict[str, str], escalated: bool
-) -> str:
-    head = "ESCALATED, not acknowledged: " if escalated else ""
-    where = location or "location not given"
-    facts = "; ".join(f"{_label(k)}: {v}" for k, v in details.items() if v)
-    body = f"{head}Ticket {number}: {kind_name} at {where}."
-    if facts:
-        body += f" {facts}."
-    return body + " Please acknowledge in the dutyline inbox."
-
-
-def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize() if key.islower() else key
-
-
-def caller_receipt_sms(*, number: str, kind_name: str | None, duplicate_of: str | None) -> str:
-    if duplicate_of:
-        return (
-            f"Thank you. This was already reported as ticket {duplicate_of}; your report "
-            f"was added to it as {number}. Quote {duplicate_of} to ask about it."
-        )
-    what = f"Your report ({kind_name})" if kind_name else "Your report"
-    return f"Thank you. {what} is ticket {spaced(number)}. Keep it to ask about it."
-
-
-def spaced(number: str) -> str:
-    """2611230042 -> 261123 0042: easier to read back."""
-    return f"{number[:6]} {number[6:]}" if len(number) > 6 else number

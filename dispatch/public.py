@@ -57,7 +57,10 @@ class EventPublic(BaseModel):
 
 class NotificationPublic(BaseModel):
     id: int
-    to_number: str
+    channel: str = "sms"  # sms | email
+    to_number: str | None  # SMS; blank once purged by retention
+    to_address: str | None = None  # e-mail (staff only)
+    subject: str | None = None
     purpose: str
     status: str
     attempts: int

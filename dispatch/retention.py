@@ -6,7 +6,9 @@ What the purge reaches, past the retention period:
 - tickets: the transcript, the caller's number, the description (a voicemail, the
   reporter's own words; a description staff typed through the API stays), Open311
   contact details, and the copy of the report in the original's "reported again" note;
-- SMS rows: the recipient's number, the text and the provider's error;
+- SMS rows: the recipient's number, the text and the provider's error; e-mail rows:
+  the address, subject, text and error;
+- webhook messages to internal subscriptions: the caller's number and words in them;
 - opt-ins older than the period (an opt-out stays: forgetting it would text them again);
 - files: recordings no call references, reports waiting in the spool;
 - Rasa's Redis tracker store: conversations of purged calls, and any other
@@ -33,6 +35,7 @@ from dispatch.open311.requests import CONTACT_FIELDS
 from dispatch.settings import DispatchSettings
 from dispatch.sms_consent import SmsConsent
 from dispatch.tracker_store import RedisTrackerStore
+from dispatch.webhooks.delivery import scrub_callers
 
 log = logging.getLogger("dutyline.dispatch.retention")
 
@@ -54,6 +57,7 @@ class PurgeReport:
     notes: int = 0
     notifications: int = 0
     consents: int = 0
+    webhook_messages: int = 0
     spool_files_deleted: int = 0
     tracker_conversations_deleted: int = 0
     tracker_store: str = NO_TRACKER_STORE
@@ -99,6 +103,7 @@ def purge_expired(
         _purge_tickets(session, cutoff, now, retention_days, report)
         report.notifications = _purge_notifications(session, cutoff)
         report.consents = _purge_consents(session, cutoff)
+        report.webhook_messages = scrub_callers(session, cutoff)
     # Recordings a call never got to reference (a crash mid-call) age out too.
     report.stray_files_deleted = _delete_old_files(recordings_dir, cutoff)
     if spool_dir is not None:
@@ -219,6 +224,7 @@ def _purge_notifications(session: Session, cutoff: datetime) -> int:
         update(Notification)
         .where(
             old,
+            col(Notification.channel) != "email",
             or_(
                 col(Notification.to_number) != "",
                 col(Notification.body) != "",
@@ -227,7 +233,22 @@ def _purge_notifications(session: Session, cutoff: datetime) -> int:
         )
         .values(to_number="", body="", last_error=None)
     )
-    return int(result.rowcount or 0)
+    # E-mails to staff: the subject and text repeat the report's facts.
+    emails = session.exec(
+        update(Notification)
+        .where(
+            old,
+            col(Notification.channel) == "email",
+            or_(
+                col(Notification.to_address) != "",
+                col(Notification.subject) != "",
+                col(Notification.body) != "",
+                col(Notification.last_error).is_not(None),
+            ),
+        )
+        .values(to_address="", subject="", body="", last_error=None)
+    )
+    return int(result.rowcount or 0) + int(emails.rowcount or 0)
 
 
 def _purge_consents(session: Session, cutoff: datetime) -> int:

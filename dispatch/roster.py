@@ -78,6 +78,7 @@ class StaffEntry:
     role: str
     department: str | None
     phone: str | None
+    email: str | None = None  # staff notices come by e-mail too
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,26 @@ class Roster:
     shifts: tuple[ShiftEntry, ...]
 
 
+def email_address(value: object) -> str | None:
+    """A staff member's optional address (roster, admin page); something that is not one
+    is refused rather than kept and never delivered."""
+    address = "" if value is None else str(value).strip()
+    if not address:
+        return None
+    local, at, domain = address.partition("@")
+    odd = any(c.isspace() or c in "<>,;" for c in address) or "@" in domain
+    if odd or not (local and at and "." in domain.strip(".")):
+        raise ValueError(f"{address!r} is not an e-mail address")
+    return address
+
+
+def _email_of(entry: dict, path: Path) -> str | None:
+    try:
+        return email_address(entry.get("email"))
+    except ValueError as problem:
+        raise ValueError(f"{path}: {entry['username']}: {problem}") from None
+
+
 def load_roster(data_dir: Path) -> Roster:
     path = Path(data_dir) / "roster.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -109,6 +130,7 @@ def load_roster(data_dir: Path) -> Roster:
             role=entry.get("role", "officer"),
             department=entry.get("department"),
             phone=str(entry["phone"]) if entry.get("phone") else None,
+            email=_email_of(entry, path),
         )
         for entry in raw.get("staff") or []
     )

@@ -51,6 +51,7 @@ def seed(engine: Engine, data_dir: Path, *, places: PlaceSource | None = None) -
             staff.full_name = entry.full_name
             staff.role = entry.role
             staff.phone = entry.phone
+            staff.email = entry.email
             staff.department_id = by_code[entry.department].id if entry.department else None
             session.add(staff)
             by_username[entry.username] = staff

@@ -18,7 +18,7 @@ settings, SMS sender and clock are read at each call, so tests may swap them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -37,6 +37,9 @@ from dispatch.contract import (
     TurnRecord,
 )
 from dispatch.db import check, session_scope
+from dispatch.email_sender import EmailNotSet, EmailSender
+from dispatch.handover import HandoverSummary, compile_handover
+from dispatch.handover_notices import send_due as send_due_handovers
 from dispatch.kinds import ComplaintKind, load_kinds
 from dispatch.models import utcnow
 from dispatch.outbox import DeliveryReport, SmsPolicy, deliver_due
@@ -53,8 +56,11 @@ from dispatch.public import (
 from dispatch.retention import PurgeReport, purge_with_settings
 from dispatch.routing import TRIAGE_DEPARTMENT, Route, RoutingError, duty_supervisor, route
 from dispatch.settings import DispatchSettings
+from dispatch.shift_changes import ShiftWindow, home_shifts, requested_window, roster_shifts
 from dispatch.sms_consent import handle_inbound
 from dispatch.spool import ComplaintSpool
+from dispatch.webhooks.delivery import WebhookReport
+from dispatch.webhooks.delivery import deliver_due as deliver_webhooks
 
 log = logging.getLogger("dutyline.dispatch")
 
@@ -67,10 +73,13 @@ class DispatchService:
         *,
         sms: SmsSender,
         clock: Callable[[], datetime] = utcnow,
+        email: EmailSender | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.sms = sms
+        # Staff e-mail; without a mail server the rows are recorded as not sent.
+        self.email: EmailSender = email if email is not None else EmailNotSet()
         self.clock = clock
         self.kinds: dict[str, ComplaintKind] = load_kinds(settings.data_dir)
         # Set by DispatchWorkers: nudges the outbox sender after a ticket is filed.
@@ -120,6 +129,7 @@ class DispatchService:
             duplicate_window_minutes=self.settings.duplicate_window_minutes,
             duplicate_radius_meters=self.settings.duplicate_radius_meters,
             escalation_minutes=self.settings.escalation_minutes,
+            base_url=self.settings.public_url,
         )
 
     # --- looking up (dialogue) -------------------------------------------------------
@@ -202,6 +212,7 @@ class DispatchService:
                 at=self.clock(),
                 kinds=self.kinds,
                 escalation_minutes=self.settings.escalation_minutes,
+                base_url=self.settings.public_url,
             )
             return read_models.ticket_detail(session=session, ticket=ticket)
 
@@ -244,18 +255,67 @@ class DispatchService:
         with session_scope(self.engine) as session:
             return read_models.call_detail(session=session, call_sid=call_sid)
 
+    # --- the shift hand-over (dispatch/handover.py) ------------------------------------
+
+    def handover_window(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        *,
+        department_id: int | None = None,
+    ) -> ShiftWindow:
+        """The window since/until (ISO; naive: the city's time) name; by default the last
+        one handed over in the department (None: the duty supervisors'). Raises BadWindow
+        (a ValueError) saying what is wrong."""
+        with session_scope(self.engine) as session:
+            shifts = home_shifts(roster_shifts(session), department_id)
+        return requested_window(
+            shifts, since=since, until=until, now=self.clock(), timezone=self.settings.timezone
+        )
+
+    def handover(
+        self, window: ShiftWindow, departments: Collection[int] | None = None
+    ) -> HandoverSummary:
+        """The hand-over of the window for these department ids (None: the whole line)."""
+        with session_scope(self.engine) as session:
+            return compile_handover(
+                session, window, self.settings.timezone, departments=departments
+            )
+
+    def send_handovers(self, now: datetime | None = None) -> list[datetime]:
+        """Send, through the outbox, the hand-over of each shift change of the last hour
+        not sent yet (once, whichever process gets there first); the changes sent."""
+        sent = send_due_handovers(
+            self.engine,
+            now=now or self.clock(),
+            timezone=self.settings.timezone,
+            base_url=self.settings.public_url,
+        )
+        if sent:
+            self._wake_outbox()
+        return sent
+
     # --- background steps (DispatchWorkers runs them; tests call them directly) -------
 
     def run_escalations(self, now: datetime | None = None) -> int:
         return escalation.run_due(
-            self.engine, now or self.clock(), self.settings.escalation_minutes
+            self.engine,
+            now or self.clock(),
+            self.settings.escalation_minutes,
+            base_url=self.settings.public_url,
         )
 
     def deliver_outbox(self, now: datetime | None = None) -> DeliveryReport:
         policy = SmsPolicy(
             self.settings.sms_per_number_per_hour, self.settings.sms_per_line_per_hour
         )
-        return deliver_due(self.engine, self.sms, now or self.clock(), policy=policy)
+        return deliver_due(
+            self.engine, self.sms, now or self.clock(), policy=policy, email=self.email
+        )
+
+    def deliver_webhooks(self, now: datetime | None = None) -> WebhookReport:
+        """Send the due webhook messages (dispatch/webhooks/delivery.py)."""
+        return deliver_webhooks(self.engine, now or self.clock())
 
     def purge_expired(self, now: datetime | None = None) -> PurgeReport:
         return purge_with_settings(self.engine, self.settings, now or self.clock())

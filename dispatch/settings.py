@@ -107,6 +107,35 @@ class DispatchSettings(BaseSettings):
     signin_failures_per_address: int = Field(20, ge=1, alias="DUTYLINE_SIGNIN_FAILURES_PER_ADDRESS")
     signin_window_minutes: int = Field(15, ge=1, alias="DUTYLINE_SIGNIN_WINDOW_MINUTES")
 
+    # --- e-mail to staff (issue 15); unset host: e-mails are recorded, not sent ---
+    smtp_host: str | None = Field(None, alias="DUTYLINE_SMTP_HOST")
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, alias="DUTYLINE_SMTP_PORT",
+        description="Default: 587 with starttls, 465 with ssl, 25 with none.",
+    )  # fmt: skip
+    smtp_username: str | None = Field(None, alias="DUTYLINE_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="DUTYLINE_SMTP_PASSWORD")
+    smtp_from: str | None = Field(
+        None, alias="DUTYLINE_SMTP_FROM",
+        description="The sender address, e.g. dutyline@city.example; needed with a host.",
+    )  # fmt: skip
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", alias="DUTYLINE_SMTP_SECURITY",
+        description="starttls (submission, 587), ssl (implicit TLS, 465), none (a relay "
+        "inside the city's network only).",
+    )  # fmt: skip
+    smtp_timeout_seconds: float = Field(10.0, gt=0, alias="DUTYLINE_SMTP_TIMEOUT_SECONDS")
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.smtp_security]
+
+    @model_validator(mode="after")
+    def _smtp_needs_a_sender(self) -> Self:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("DUTYLINE_SMTP_FROM must be set when DUTYLINE_SMTP_HOST is")
+        return self
+
     @field_validator("places_files", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

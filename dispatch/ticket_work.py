@@ -27,7 +27,8 @@ from dispatch.models import (
     TicketStatus,
 )
 from dispatch.numbering import clean_number
-from dispatch.outbox import enqueue, officer_sms
+from dispatch.outbox import email_staff, enqueue
+from dispatch.outbox_texts import officer_email, officer_sms
 from dispatch.routing import Target, route
 from dispatch.ticket_status import (
     InvalidTransition,
@@ -96,6 +97,7 @@ def set_status(
     at: datetime,
     kinds: Mapping[str, ComplaintKind],
     escalation_minutes: int,
+    base_url: str | None = None,
 ) -> Ticket:
     """Change a ticket's status. Closing needs a CloseReason code; a reason given
     for another status is kept in the audit trail."""
@@ -133,7 +135,7 @@ def set_status(
             target = route(session, department.code, at).target
             give_to(ticket, target)
             ticket.routing_reason = target.reason
-            notify_assignee(session, ticket=ticket, kinds=kinds, at=at)
+            notify_assignee(session, ticket=ticket, kinds=kinds, at=at, base_url=base_url)
         escalation.restart(session, ticket, at, escalation_minutes)
     session.add(ticket)
     return ticket
@@ -258,21 +260,43 @@ def give_to(ticket: Ticket, target: Target) -> None:
 
 
 def notify_assignee(
-    session: Session, *, ticket: Ticket, kinds: Mapping[str, ComplaintKind], at: datetime
+    session: Session,
+    *,
+    ticket: Ticket,
+    kinds: Mapping[str, ComplaintKind],
+    at: datetime,
+    base_url: str | None = None,
 ) -> None:
-    """Text the ticket's assignee (through the outbox, in this transaction)."""
+    """Text the ticket's assignee, and e-mail them when they are staff with an address
+    (a fallback contact is only a phone number), through the outbox, in this transaction."""
     kind = kinds.get(ticket.kind) if ticket.kind else None
+    details = {(kind.label(k) if kind else k): v for k, v in ticket.details.items()}
+    location = ticket.place_name or ticket.location_text
     enqueue(
         session,
         to=ticket.assigned_phone,
         body=officer_sms(
             number=ticket.number,
             kind_name=ticket.kind_name,
-            location=ticket.place_name or ticket.location_text,
-            details={(kind.label(k) if kind else k): v for k, v in ticket.details.items()},
+            location=location,
+            details=details,
             escalated=False,
         ),
         purpose="officer",
         at=at,
         ticket_id=ticket.id,
     )
+    if ticket.assigned_staff_id is None:
+        return
+    email = officer_email(
+        number=ticket.number,
+        kind_name=ticket.kind_name,
+        location=location,
+        details=details,
+        escalated=False,
+        base_url=base_url,
+    )
+    email_staff(
+        session, ticket.assigned_staff_id, subject=email.subject, body=email.body,
+        purpose="officer", at=at, ticket_id=ticket.id,
+    )  # fmt: skip

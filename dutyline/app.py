@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from dispatch.background import DispatchWorkers
 from dispatch.db import make_engine
+from dispatch.email_sender import make_email_sender
 from dispatch.routes import routers as dispatch_routers
 from dispatch.service import DispatchService
 from dutyline.health import router as health_router
@@ -48,7 +49,9 @@ def build_services(settings: Settings, *, speech: SpeechModels | None = None) ->
     engine = make_engine(settings.database_url)
     return Services(
         settings=settings,
-        dispatch=DispatchService(engine, settings, sms=call_control),
+        dispatch=DispatchService(
+            engine, settings, sms=call_control, email=make_email_sender(settings)
+        ),
         dialogue=RasaDialogue(settings.rasa_url, timeout=settings.rasa_timeout_seconds),
         speech=speech or SpeechModels(settings),
         call_control=call_control,

@@ -26,6 +26,12 @@ def _mount() -> None:
     app.add_typer(apikey_app, name="apikey", help="Open311 API keys for partner apps.")
     app.add_typer(places_app, name="places", help="The city's places: import and show.")
     app.add_typer(nlu_app, name="nlu", help="The dialogue model: held-out report.")
+    from dispatch.webhooks.cli import webhook_app
+
+    app.add_typer(webhook_app, name="webhook", help="Ticket events sent to the city's systems.")
+    from dispatch.cli import dutylog
+
+    app.command("dutylog")(dutylog)
     # The tools (callbench/) are the CLI's alone; the app never imports them.
     from callbench.bench_cli import app as bench_app
     from callbench.call_cli import CallCommand, call

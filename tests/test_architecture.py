@@ -106,6 +106,27 @@ def test_no_package_imports_upwards_or_the_root_or_the_tools() -> None:
     assert wrong == [], "imports against voice -> nlu -> dispatch:\n" + "\n".join(wrong)
 
 
+# The web layer of dispatch/: only the list of routes and other page modules may import it,
+# so the work itself (filing, hand-over, the duty log...) never depends on a page.
+WEB_MODULES = ("dispatch.pages", "dispatch.webhooks.pages")
+WEB_IMPORTERS = ("dispatch.routes", *WEB_MODULES)
+
+
+def _in(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_dispatchs_core_does_not_import_its_pages() -> None:
+    wrong = [
+        f"{SOURCES[module].relative_to(ROOT)}:{line} imports {target}"
+        for module in SOURCES
+        if _top(module) == "dispatch" and not _in(module, WEB_IMPORTERS)
+        for target, line in imports_of(module, with_typing=True).items()
+        if _in(target, WEB_MODULES)
+    ]
+    assert wrong == [], "dispatch's core importing its pages:\n" + "\n".join(wrong)
+
+
 def test_the_app_factory_does_not_import_the_tools() -> None:
     # Transitively, at run time: whatever dutyline.app pulls in must leave callbench out.
     program = (

@@ -19,7 +19,7 @@ from dispatch.db import session_scope
 from dispatch.models import Department, DutyShift, Staff, StaffRole
 from dispatch.pages import queries
 from dispatch.pages.common import page_router, render
-from dispatch.roster import parse_days, parse_time, weekdays_of, weekdays_text
+from dispatch.roster import email_address, parse_days, parse_time, weekdays_of, weekdays_text
 
 router = page_router(prefix="/admin")
 
@@ -113,10 +113,15 @@ def add_staff(
     password: Annotated[str, Form(min_length=8)],
     department_id: Annotated[int | None, Form()] = None,
     phone: Annotated[str, Form(max_length=32)] = "",
+    email: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse | RedirectResponse:
     require_admin(staff)
     if role == StaffRole.OFFICER and department_id is None:
         return _done("An officer needs a department.", error=True)
+    try:
+        address = email_address(email)
+    except ValueError as problem:
+        return _done(f"Not added: {problem}.", error=True)
     token = auth.new_token()
     with _write(services) as writing:
         if auth.staff_by_username(session=writing, username=username):
@@ -128,6 +133,7 @@ def add_staff(
                 role=role,
                 department_id=department_id,
                 phone=phone.strip() or None,
+                email=address,
                 password_hash=auth.hash_password(password),
                 api_token_hash=auth.token_hash(token),
             )
@@ -146,6 +152,7 @@ def update_staff(
     role: Annotated[StaffRole, Form()],
     department_id: Annotated[int | None, Form()] = None,
     phone: Annotated[str, Form(max_length=32)] = "",
+    email: Annotated[str, Form(max_length=255)] = "",
     active: Annotated[bool, Form()] = False,
     new_password: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
@@ -154,6 +161,10 @@ def update_staff(
         return _done("A password needs at least 8 characters.", error=True)
     if staff_id == staff.id and (not active or role != StaffRole.ADMIN):
         return _done("You cannot demote or disable your own account.", error=True)
+    try:
+        address = email_address(email)  # empty: no e-mail, texts only
+    except ValueError as problem:
+        return _done(f"Not saved: {problem}.", error=True)
     with _write(services) as session:
         member = session.get(Staff, staff_id)
         if member is None:
@@ -161,6 +172,7 @@ def update_staff(
         member.role = role
         member.department_id = department_id
         member.phone = phone.strip() or None
+        member.email = address
         member.active = active
         if new_password:
             member.password_hash = auth.hash_password(new_password)

@@ -18,15 +18,20 @@ from dispatch.auth import (
     cookie_or_token_staff,
     require_supervisor,
 )
+from dispatch.labels import OUTCOME_LABELS
 from dispatch.pages import queries
-from dispatch.pages.common import OUTCOME_LABELS, page_router, render
+from dispatch.pages.common import page_router, render
 from dispatch.public import CallDetail, CallFilters, TurnPublic
+from dispatch.review import (
+    LOW_ASR_CONFIDENCE,
+    LOW_INTENT_CONFIDENCE,
+    heard_unsure,
+    understood_unsure,
+)
 
 router = page_router()
 
 PAGE_SIZE = 50
-LOW_ASR_CONFIDENCE = 0.6
-LOW_INTENT_CONFIDENCE = 0.5
 SLOW_REPLY_MS = 2500
 HANDOFF_OUTCOMES = {"transferred": "Handed to a person", "voicemail": "Sent to voicemail"}
 
@@ -109,9 +114,9 @@ def calls_page(
 
 def turn_flags(turn: TurnPublic) -> list[str]:
     flags = []
-    if turn.asr_confidence is not None and turn.asr_confidence < LOW_ASR_CONFIDENCE:
+    if heard_unsure(turn.asr_confidence):
         flags.append("low speech confidence")
-    if turn.intent_confidence is not None and turn.intent_confidence < LOW_INTENT_CONFIDENCE:
+    if understood_unsure(turn.intent_confidence):
         flags.append("unsure of intent")
     if turn.latency_ms is not None and turn.latency_ms > SLOW_REPLY_MS:
         flags.append("slow reply")

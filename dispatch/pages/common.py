@@ -17,6 +17,7 @@ from jinja2 import pass_context
 from sqlmodel import Session
 
 from dispatch.auth import is_supervisor
+from dispatch.labels import OUTCOME_LABELS
 from dispatch.models import (
     CLOSE_REASON_LABELS,
     STATUS_LABELS,
@@ -31,18 +32,6 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-OUTCOME_LABELS = {
-    "in_progress": "In progress",
-    "ticket_filed": "Ticket filed",
-    "status_check": "Status check",
-    "transferred": "Transferred to a person",
-    "voicemail": "Voicemail",
-    "emergency_referred": "Sent to emergency number",
-    "abandoned": "Hung up",
-    "no_input": "Silent caller",
-    "failed": "Failed (triage ticket)",
-    "out_of_scope": "Not for this line",
-}
 EVENT_LABELS = {
     "created": "Filed",
     "status": "Status",

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from dispatch.auth import PageStaff, ServicesDep, SessionDep, require_supervisor
+from dispatch.dutylog import yesterday
 from dispatch.pages import queries
 from dispatch.pages.common import page_router, render
 from dispatch.pages.plots import bar_chart
@@ -64,5 +65,6 @@ def reports(
         share=share,
         ack=ack,
         charts=charts,
+        dutylog_day=yesterday(services.settings.timezone),
         section="reports",
     )

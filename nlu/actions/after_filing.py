@@ -17,6 +17,44 @@ from nlu.actions.turn import Turn, spoken_digits
 from nlu.location import normalize_location
 
 MIN_WORDS = 3  # "yes", "no thanks" are answers, not additions
+# A message made only of these words closes the call ("no thanks that's all, goodbye");
+# the recognizer's low confidence on such a jumble must not turn it into a note.
+CLOSING_WORDS = frozenset(
+    {
+        "no",
+        "nope",
+        "nah",
+        "thanks",
+        "thank",
+        "you",
+        "that",
+        "that's",
+        "thats",
+        "is",
+        "it",
+        "all",
+        "goodbye",
+        "bye",
+        "good",
+        "night",
+        "day",
+        "have",
+        "a",
+        "nice",
+        "nothing",
+        "else",
+        "ok",
+        "okay",
+        "alright",
+        "fine",
+        "great",
+        "cheers",
+        "much",
+        "very",
+        "so",
+    }
+)
+ENDING_WORDS = frozenset({"no", "nope", "nah", "all", "goodbye", "bye", "nothing"})
 SAME_PLACE = 85  # rapidfuzz token-set ratio of two ways of saying one place
 
 
@@ -35,12 +73,16 @@ def remember_filed(turn: Turn, number: str, kind: str | None) -> None:
 
 
 def note_if_added(turn: Turn) -> bool:
-    """The caller's words added to the ticket just filed, and said so; False if this
-    message is not an addition (the dialogue goes on as it would have)."""
+    """The caller's words added to the ticket just filed, and said so, or the call closed
+    when they only say goodbye; False if this message is neither (the dialogue goes on
+    as it would have)."""
     filed = turn.slot("filed_report")
     text = turn.text.strip()
     if not isinstance(filed, dict) or text.startswith("/"):
         return False
+    if is_closing(text):
+        turn.followup("action_goodbye")
+        return True
     if len(re.findall(r"[\w']+", text)) < MIN_WORDS:
         return False
     if is_new_report(turn, filed):
@@ -55,6 +97,12 @@ def note_if_added(turn: Turn) -> bool:
         turn.set(slot, None)
     turn.say("utter_note_added", spoken_number=spoken_digits(number))
     return True
+
+
+def is_closing(text: str) -> bool:
+    """Only words of leave-taking, with at least one that ends ("no", "all", "bye")."""
+    words = re.findall(r"[\w']+", text.lower())
+    return bool(words) and set(words) <= CLOSING_WORDS and bool(ENDING_WORDS & set(words))
 
 
 def is_new_report(turn: Turn, filed: dict[str, Any]) -> bool:

@@ -26,6 +26,9 @@ CITY = ZoneInfo("America/New_York")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 # Child tables first, so foreign keys never object.
 WORK_TABLES = [
+    "webhook_delivery",
+    "webhook_subscription",
+    "handover",
     "notification",
     "escalation",
     "ticket_event",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import wave
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -384,6 +384,47 @@ def test_admin_adds_staff_and_shifts(app: FastAPI, service: DispatchService) -> 
     assert supervisor.post(
         "/admin/staff", data={"csrf_token": "x", "username": "evil"}
     ).status_code in (403, 422)
+
+
+def test_admin_sets_and_clears_an_email_and_the_ticket_shows_it(
+    app: FastAPI, service: DispatchService, clock: ManualClock
+) -> None:
+    add_staff(service.engine, "web.admin", role="admin")
+    client = browser(app)
+    sign_in(client, "web.admin")
+    token = csrf(client.get("/admin").text)
+    with Session(service.engine) as session:
+        eva = session.exec(select(Staff).where(Staff.username == "pk.lindqvist")).one()
+    form = {
+        "csrf_token": token,
+        "role": "officer",
+        "department_id": str(eva.department_id),
+        "phone": eva.phone or "",
+        "active": "true",
+    }
+
+    def email_now() -> str | None:
+        with Session(service.engine) as session:
+            return session.get(Staff, eva.id).email
+
+    saved = client.post(f"/admin/staff/{eva.id}", data={**form, "email": " eva@example.org "})
+    assert "done=" in saved.headers["location"] and email_now() == "eva@example.org"
+    assert 'value="eva@example.org"' in client.get("/admin").text
+    bad = client.post(f"/admin/staff/{eva.id}", data={**form, "email": "eva at example"})
+    assert "error=" in bad.headers["location"] and email_now() == "eva@example.org"
+    client.post(f"/admin/staff/{eva.id}", data={**form, "email": ""})
+    assert email_now() is None
+
+    # Okafor's notice by e-mail, not sent (no mail server here): the page says to whom and why.
+    clock.now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in the city
+    number = file(service, "illegal_parking", "Lark Street", caller_number="+15185550777")
+    service.deliver_outbox()
+    add_staff(service.engine, "web.sup", role="supervisor", department="triage")
+    supervisor = browser(app)
+    sign_in(supervisor, "web.sup")
+    page = supervisor.get(f"/tickets/{number}").text
+    assert "chidi.okafor@example.org" in page and "DUTYLINE_SMTP_HOST" in page
+    assert "+15185550111" in page  # the SMS row beside it
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dispatch.contract import (
     PlaceVocabulary,
 )
 from dutyline.settings import Settings
+from nlu.actions import after_filing as after_filing_module
 from nlu.actions import router
 from tests.nlu.test_actions import domain, korean_domain, request, slot  # noqa: F401
 
@@ -401,6 +402,41 @@ def test_a_detail_after_filing_is_a_note_on_that_ticket(
         }
     ]
     assert not any(e["event"] == "followup" for e in answer["events"])
+
+
+@pytest.mark.parametrize(
+    ("action", "intent"),
+    [
+        ("action_fallback", "nlu_fallback"),
+        ("action_out_of_scope", "out_of_scope"),
+        ("action_new_report", "noise"),
+    ],
+)
+def test_goodbye_after_filing_ends_the_call_and_is_no_note(
+    client: TestClient,
+    domain: dict[str, Any],  # noqa: F811
+    city: FakeCity,
+    action: str,
+    intent: str,
+) -> None:
+    """Seen in the whole-call benchmark: "no thanks that's all goodbye" became a note."""
+    city.filed.append(ComplaintReport(kind="illegal_parking", location="42 Clark Street"))
+    answer = after_filing(client, domain, action, "no thanks that's all goodbye", intent)
+    assert city.notes == []
+    assert answer["responses"] == []
+    assert answer["events"][-1] == {
+        "event": "followup",
+        "name": "action_goodbye",
+        "timestamp": None,
+    }
+
+
+def test_only_leave_taking_words_close_the_call() -> None:
+    assert after_filing_module.is_closing("No thanks, that's all. Goodbye!")
+    assert after_filing_module.is_closing("nothing else thank you")
+    assert not after_filing_module.is_closing("thank you so much")  # no word that ends
+    assert not after_filing_module.is_closing("no the car is a red truck")
+    assert not after_filing_module.is_closing("")
 
 
 @pytest.mark.parametrize(

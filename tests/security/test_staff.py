@@ -30,12 +30,13 @@ from sqlmodel import Session, select
 from dispatch.auth import SESSION_COOKIE
 from dispatch.contract import CallEnd, CallStart, ComplaintReport
 from dispatch.db import make_engine
-from dispatch.models import Department, DutyShift, Staff
+from dispatch.models import Department, DutyShift, Staff, WebhookDelivery
 from dispatch.pages.common import PageRoute
 from dispatch.pages.security import SIGNIN_COOKIE
 from dispatch.routes import routers
 from dispatch.service import DispatchService
 from dispatch.throttle import SignInFailure
+from dispatch.webhooks.subscriptions import add_subscription
 from dutyline.settings import ROOT, Settings
 from tests.conftest import free_port, make_settings, migrate_and_seed, postgres_database
 from tests.dispatch.conftest import RecordingSms
@@ -50,6 +51,8 @@ WATCHED_TABLES = [
     "ticket_event",
     "notification",
     "escalation",
+    "webhook_subscription",
+    "webhook_delivery",
 ]
 
 
@@ -115,23 +118,40 @@ FORGED_FORMS: dict[str, dict[str, str]] = {
     "/admin/staff/{staff_id}": {"role": "admin", "active": "true", "new_password": "forged-pw-2"},
     "/admin/shifts": {"days": "daily", "start": "00:00", "end": "23:59"},
     "/admin/shifts/{shift_id}/delete": {},
+    "/admin/webhooks/{subscription_id}/active": {"active": "false"},
+    "/admin/webhooks/{subscription_id}/retry-failed": {},
+    "/admin/webhooks/deliveries/{delivery_id}/retry": {},
 }
 
 
 def _target(path: str, service: DispatchService, victim: Staff) -> tuple[str, dict[str, str]]:
     """The route's URL and form, filled with real ids from the database."""
+    with Session(service.engine) as session:  # a webhook whose message for the ticket failed
+        subscription = add_subscription(session, url="http://127.0.0.1:9/city-works")
+        session.commit()
+        subscription_id = subscription.id
     number = service.file_complaint(
         ComplaintReport(kind="pothole", location="Main Street and 5th Avenue")
     ).number
     with Session(service.engine) as session:
         department = session.exec(select(Department).where(Department.code == "roads")).one()
         shift = session.exec(select(DutyShift)).first()
+        message = session.exec(select(WebhookDelivery)).one()
+        department_id, shift_id, delivery_id = department.id, shift.id, message.id
+        message.status = "failed"
+        session.add(message)
+        session.commit()
     url = path.format(
-        number=number, department_id=department.id, staff_id=victim.id, shift_id=shift.id
+        number=number,
+        department_id=department_id,
+        staff_id=victim.id,
+        shift_id=shift_id,
+        subscription_id=subscription_id,
+        delivery_id=delivery_id,
     )
     form = dict(FORGED_FORMS[path])
     if path == "/admin/shifts":
-        form |= {"staff_id": str(victim.id), "department_id": str(department.id)}
+        form |= {"staff_id": str(victim.id), "department_id": str(department_id)}
     return url, form
 
 
