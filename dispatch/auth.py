@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from dispatch.db import session_scope
+from dispatch.metrics import rejected
 from dispatch.models import Department, Staff, StaffRole
 
 # The composition root's `Services` (dutyline.app); typed loosely because dispatch/
@@ -203,6 +204,7 @@ def current_staff(request: Request, services: ServicesDep, session: SessionDep) 
         staff_by_token(session=session, token=token.strip()) if scheme.lower() == "bearer" else None
     )
     if staff is None:
+        rejected("staff_token")
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Sign in with a staff API token: Authorization: Bearer <token>",
@@ -248,6 +250,7 @@ def form_staff(
     guess it). Every page POST handler takes this; a refusal changes nothing."""
     expected = getattr(request.state, "csrf_token", None)
     if not expected or not same_secret(expected, csrf_token):
+        rejected("csrf")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The form expired: reload the page")
     return staff
 

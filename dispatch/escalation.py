@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from dispatch.audit import record_event
 from dispatch.db import session_scope
+from dispatch.metrics import ESCALATIONS
 from dispatch.models import Department, Escalation, Staff, Ticket, TicketStatus
 from dispatch.outbox import notify_staff
 from dispatch.outbox_texts import officer_email, officer_sms
@@ -86,6 +87,7 @@ def run_due(engine: Engine, now: datetime, minutes: int, *, base_url: str | None
             moved += _escalate_one(engine, escalation_id, now, minutes, base_url)
         except Exception:  # one bad row must not stop the others
             log.exception("escalation %s failed", escalation_id)
+    ESCALATIONS.inc(moved)
     return moved
 
 

@@ -25,6 +25,7 @@ from dispatch.contract import ComplaintReport, FiledTicket, FilingDeferred, mask
 from dispatch.db import session_scope
 from dispatch.duplicates import find_original, link_to_original
 from dispatch.kinds import TRIAGE_KIND_NAME, ComplaintKind
+from dispatch.metrics import ticket_filed
 from dispatch.models import Call, Department, Ticket, TicketStatus
 from dispatch.numbering import next_number
 from dispatch.outbox import email_staff, enqueue
@@ -68,7 +69,7 @@ def file_complaint(
         log.exception("filing failed, storing as triage ticket")
         reason = f"filing failed: {type(exc).__name__}"
         try:
-            return file_bare_triage(
+            filed = file_bare_triage(
                 engine=engine,
                 report=report,
                 at=at,
@@ -80,6 +81,8 @@ def file_complaint(
             # Not even that: the database is gone. Keep it on disk until it is back.
             spool.put(report, reason)
             raise FilingDeferred("the report is kept and will be filed shortly") from again
+        ticket_filed(filed, report.channel)
+        return filed
 
 
 def refile_spooled(
@@ -226,6 +229,7 @@ def file_report(
         f", duplicate of {filed.duplicate_of}" if filed.duplicate_of else "",
         mask_phone(reported_caller(report, call)),
     )
+    ticket_filed(filed, report.channel)
     return filed
 
 

@@ -33,6 +33,7 @@ from dispatch.contract import SmsSender, mask_phone
 from dispatch.db import session_scope
 from dispatch.email_sender import EmailNotConfigured, EmailNotSet, EmailSender, mask_address
 from dispatch.leases import claim_due
+from dispatch.metrics import OUTBOX_FAILURES
 from dispatch.models import Notification, Staff
 from dispatch.outbox_texts import caller_receipt_sms as caller_receipt_sms  # moved; re-exported
 from dispatch.outbox_texts import officer_sms as officer_sms
@@ -216,6 +217,9 @@ def deliver_due(
                 report.failed += 1
             else:
                 report.retrying += 1
+            OUTBOX_FAILURES.labels(
+                claimed.channel, "failed" if outcome == "failed" else "retrying"
+            ).inc()
             continue
         with session_scope(engine, write=True) as session:
             row = session.get(Notification, notification_id)

@@ -18,6 +18,7 @@ from dispatch.routes import routers as dispatch_routers
 from dispatch.service import DispatchService
 from dutyline.health import router as health_router
 from dutyline.logs import configure_logging
+from dutyline.metrics_route import router as metrics_router
 from dutyline.settings import Settings, get_settings
 from nlu.actions import router as actions_router
 from nlu.client import RasaDialogue
@@ -120,6 +121,7 @@ def create_app(
     )
     app.state.services = services
     app.include_router(health_router)
+    app.include_router(metrics_router)  # GET /metrics, Prometheus text
     app.include_router(voice_router)
     app.include_router(sms_router)  # STOP/START/HELP texted to the line
     app.include_router(softphone_router)  # the demo page; off in production

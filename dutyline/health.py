@@ -1,4 +1,4 @@
-"""GET /healthz: what a load balancer and a duty engineer need to know."""
+"""GET /healthz (= /readyz) and /livez: what a load balancer and a duty engineer need to know."""
 
 from __future__ import annotations
 
@@ -10,6 +10,16 @@ from fastapi.responses import JSONResponse
 router = APIRouter(tags=["health"])
 
 
+@router.get("/livez", include_in_schema=False)
+async def livez() -> JSONResponse:
+    """Liveness: the process answers. Checks nothing else, so a database or Rasa outage
+    never gets a healthy replica restarted."""
+    return JSONResponse({"status": "ok"})
+
+
+# Readiness: /readyz is /healthz (the older name, kept): database, Rasa and models ready,
+# 503 otherwise, so the load balancer sends no calls to a replica that cannot take them.
+@router.get("/readyz", include_in_schema=False)
 @router.get("/healthz")
 async def healthz(request: Request) -> JSONResponse:
     services = request.app.state.services

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from dispatch.settings import BUNDLED_DATA, DATA_DIR, ROOT
 from nlu.settings import DialogueSettings
@@ -31,6 +31,11 @@ class Settings(VoiceSettings, DialogueSettings):
         alias="DUTYLINE_WORKER_THREADS",
         description="Threads for blocking work (recognition, synthesis, database). Each "
         "live call may hold a few while it waits its turn for the cores.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        alias="DUTYLINE_METRICS_TOKEN",
+        description="If set, GET /metrics wants `Authorization: Bearer <this>`.",
     )
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 
 from dispatch.contract import CallOutcome, Dispatch, TurnRecord
 from nlu.contract import BotReply, Dialogue, DialogueUnavailable, Expect, Outcome, ReplyControl
-from voice import prompts
+from voice import metrics, prompts
 from voice.call_ending import CallEnding
 from voice.call_line import BackgroundWork, CallLine
 from voice.call_session import CallSession
@@ -270,6 +270,7 @@ class Conversation:
             latency_ms=latency,
             stage_ms=stages,
         )
+        metrics.bot_turn(latency, stages)
         self._store(record)
 
     # --- the record ----------------------------------------------------------------------
@@ -283,6 +284,7 @@ class Conversation:
             ended_ms=turn.ended_ms,
             asr_confidence=turn.confidence,
         )
+        metrics.recognized(turn.confidence)
         return record, self._store(record)
 
     async def _record_understanding(

@@ -40,6 +40,7 @@ from voice.frames import (
 )
 from voice.keypad import Keypad
 from voice.listening import Listener
+from voice.metrics import call_ended, call_started
 from voice.recorder import CallRecorder
 from voice.speaker import Speaker
 from voice.timers import CallTimers
@@ -193,6 +194,7 @@ class CallPipeline:
             ),
         ]
         self._call = _Call(line, listener, keypad, answers, ending, tasks)
+        call_started()  # ended in _teardown, which runs for every call with a _Call
         answers.event("start")
 
     async def _teardown(self) -> None:
@@ -200,9 +202,12 @@ class CallPipeline:
         call, self._call = self._call, None
         if call is None or not self.session.call_sid:
             return  # the stream never started
-        await call.ending.teardown(
-            tasks=call.tasks,
-            listener=call.listener,
-            conversation=call.conversation,
-            registry=self.registry,
-        )
+        try:
+            await call.ending.teardown(
+                tasks=call.tasks,
+                listener=call.listener,
+                conversation=call.conversation,
+                registry=self.registry,
+            )
+        finally:
+            call_ended(self.session.outcome)

@@ -26,6 +26,7 @@ from voice.frames import (
     StreamConnected,
     UnhearableStream,
 )
+from voice.metrics import InboundClock
 
 MAX_MESSAGE_CHARS = 64 * 1024  # Twilio's frames are ~300 characters; anything huge is not Twilio
 MAX_MEDIA_BYTES = 8000  # one second of mu-law; Twilio sends 160 bytes (20 ms)
@@ -39,6 +40,7 @@ class TwilioSerializer:
     def __init__(self) -> None:
         self.stream_sid: str | None = None
         self.call_sid: str | None = None
+        self.inbound = InboundClock()  # the dutyline_inbound_lag_seconds samples
 
     # --- Twilio -> frames --------------------------------------------------------
 
@@ -103,6 +105,7 @@ class TwilioSerializer:
             raise BadFrame("media payload is not base64") from None
         if not ulaw:
             return None
+        self.inbound.arrived(media.get("timestamp"))
         return CallerAudio(pcm8k=ulaw_decode(ulaw))
 
     def _dtmf(self, data: dict[str, Any]) -> Frame:

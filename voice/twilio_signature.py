@@ -20,6 +20,8 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+from dispatch.metrics import rejected
+
 # The webhooks' refusals have always been logged under the routes' name.
 log = logging.getLogger("dutyline.voice.routes")
 
@@ -28,10 +30,12 @@ def signature_valid(
     token: str, url: str, params: Mapping[str, Any] | FormData, headers: Mapping[str, str]
 ) -> bool:
     signature = headers.get(SIGNATURE_HEADER)
-    if not signature:
-        return False
-    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(token).validate(url, params, signature, algorithm)
+    if signature:
+        algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
+        if RequestValidator(token).validate(url, params, signature, algorithm):
+            return True
+    rejected("twilio_signature")  # every caller of this refuses the request
+    return False
 
 
 async def signed_form(request: Request) -> FormData | None:

@@ -32,6 +32,7 @@ from standardwebhooks import Webhook
 
 from dispatch.db import session_scope
 from dispatch.leases import claim_due
+from dispatch.metrics import OUTBOX_FAILURES
 from dispatch.models import Ticket, WebhookDelivery, WebhookSubscription
 from dispatch.webhooks.payloads import parse_body
 
@@ -211,10 +212,12 @@ def _record(
     elif claimed.attempts >= MAX_ATTEMPTS or claimed.payload == PURGED:
         values.update(status="failed", next_attempt_at=now)
         report.failed += 1
+        OUTBOX_FAILURES.labels("webhook", "failed").inc()
         log.error("webhook %s to %s failed for good: %s", claimed.id, claimed.url, outcome.error)
     else:
         values.update(status="pending", next_attempt_at=now + backoff(claimed.attempts))
         report.retrying += 1
+        OUTBOX_FAILURES.labels("webhook", "retrying").inc()
         log.warning(
             "webhook %s to %s failed (attempt %d): %s",
             claimed.id,

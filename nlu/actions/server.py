@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispatch.logcontext import bind_call_sid
+from dispatch.metrics import rejected
 from nlu.actions import calls, complaint, place
 from nlu.actions.turn import Turn, spoken_digits
 from nlu.contract import ReplyControl
@@ -91,6 +92,7 @@ async def run_action(request: Request) -> JSONResponse:
             request.client.host if request.client else "?",
             "wrong" if "authorization" in request.headers else "no",
         )
+        rejected("action_token")
         return JSONResponse(
             {"error": "not the dialogue server"},
             status_code=401,

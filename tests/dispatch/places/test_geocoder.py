@@ -344,6 +344,8 @@ HEARD = [
     ("69927th Street", "699 27th Street"),
     ("It's at 165929th Street", "1659 29th Street"),
     ("It's at 28 1412th Street", "2814 12th Street"),
+    ("219th 15th Street", "219 15th Street"),  # the house number written as an ordinal too
+    ("It has 2814 12th Street", "2814 12th Street"),  # noise before the number
     ("534 nineth Street", "534 9th Street"),
     ("It's at 1,479 A8th Street", "1479 8th Street"),
     ("500 lock on 33rd Street", "500 block of 33rd Street"),

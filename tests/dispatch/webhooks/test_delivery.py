@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlmodel import col, select
 
 from dispatch import background
@@ -108,9 +109,13 @@ def test_a_receiver_that_was_down_gets_everything_in_order_once_back(
     service.set_status(first, "in_progress", None, officer)
     service.set_status(second, "closed", "unfounded", officer)
 
+    retrying = {"channel": "webhook", "result": "retrying"}
+    failures_before = REGISTRY.get_sample_value("dutyline_outbox_failures_total", retrying) or 0
     report = service.deliver_webhooks()
     # Only the first message of each ticket is tried; the others wait behind it.
     assert (report.delivered, report.retrying) == (0, 2)
+    failures = REGISTRY.get_sample_value("dutyline_outbox_failures_total", retrying)
+    assert failures == failures_before + 2  # operators see the failing receiver
     by_ticket = [(r.attempts, r.status, r.last_error is not None) for r in rows(service)]
     assert by_ticket[:2] == [(1, "pending", True), (1, "pending", True)]
     assert all(attempts == 0 for attempts, _, _ in by_ticket[2:])
