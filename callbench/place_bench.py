@@ -4,8 +4,9 @@ straight from audio and faster than real time (issue 9 item 6a).
 For every call of data/sample_calls/riverton_places.yaml and every caller voice, the answer
 to "Where is it?" is synthesized (callbench/caller_voices.py: 8 kHz mu-law, the phone line),
 decoded and resampled as voice/ does (voice/codec.py), recognized by the configured Whisper
-model with the hints voice/ gives it when the bot asked for a place (when that code is
-there; `hints=False` measures without), and located by the city's geocoder
+model with the hints voice/ gives it when the bot asked for a place (`hints=False` measures
+without), which for a place answer also means a beam of 3 and rescoring against the city's
+names (voice/place_rescoring.py), and located by the city's geocoder
 (dispatch/places/geocoder.py). No call, no real-time frames: recognition and geocoding are
 the same code a call runs, everything around them is left out.
 
@@ -61,6 +62,7 @@ class AnswerRun:
     kind: str
     said: str
     heard: str
+    first_pass: str | None  # what Whisper heard before rescoring changed it
     found: str | None  # the best candidate's label
     confident: bool
     heard_right: bool  # the expected names are in the transcript itself, before geocoding
@@ -194,6 +196,7 @@ def measure(
                     kind=answer.expected.kind,
                     said=answer.said,
                     heard=transcript.text,
+                    first_pass=transcript.alternatives[0] if transcript.alternatives else None,
                     found=best.label if best is not None else None,
                     confident=bool(match.confident),
                     heard_right=names_in(answer.expected, transcript.text),
@@ -278,6 +281,8 @@ def run(
         "machine": machine(),
         "model": transcriber.name,
         "hints": bool(given),
+        "place_beam": transcriber.place_beam_size if given else None,
+        "rescoring": bool(given) and transcriber.rescore_places,
         "voices": list(voices),
         **report(runs, voices),
     }
@@ -290,6 +295,8 @@ def print_table(result: dict[str, Any], console: Console) -> None:
     console.print(
         f"[bold]Places[/] measured {describe(result['machine'])}; {result['model']}, "
         f"hints {'on' if result['hints'] else 'off'}"
+        + (f", beam {result['place_beam']}" if result.get("place_beam") else "")
+        + (", rescoring on" if result.get("rescoring") else "")
     )
     table = Table(
         "voice", "answers", "street right", "house number right", "within 50 m",
@@ -315,7 +322,8 @@ def print_table(result: dict[str, Any], console: Console) -> None:
     misses = [r for r in result["rows"] if not r["verdict"]["street_right"]]
     for row in misses:
         console.print(
-            f"  miss {row['voice']}: {row['said']!r} heard {row['heard']!r} -> {row['found']}",
+            f"  miss {row['voice']}: {row['said']!r} heard {row['heard']!r} -> {row['found']}"
+            + (f" (first pass {row['first_pass']!r})" if row.get("first_pass") else ""),
             markup=False,
             highlight=False,
         )

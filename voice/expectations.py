@@ -14,7 +14,9 @@ vocabulary and shared read-only by every call:
   use on this line, is replaced ("a huge portal" -> "a huge pothole" for the opening).
 
 Places are never snapped here: the geocoder in dispatch matches streets against the
-city's own data (numbers, ranges, intersections), which a word list cannot.
+city's own data (numbers, ranges, intersections), which a word list cannot. The place
+hints' phrases (the city's streets and landmarks) also let the Whisper transcriber score
+the look-alike places against the audio itself (voice/place_rescoring.py).
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ class Transcript:
     no_speech_probability: float | None = None
     engine: str = ""
     seconds: float = 0.0  # time the recognizer took
+    # Other readings of the same audio, for the record: a place answer whose street was
+    # put right against the city's names keeps the first pass's text here.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ where) go in as Whisper's previous text, as faster-whisper's `initial_prompt`/`h
 earlier speech, so it spells a heard name as the prompt does. At most `MAX_PROMPT_TOKENS`
 (Whisper's text context is 448: half of it, less one, as Whisper itself allows); a longer
 hint loses its commonest words first.
+
+A place answer (hints for `Expect.PLACE`, an English model) gets more: a small beam
+(`place_beam_size`) and then the city's look-alike places scored against the same encoder
+output (voice/place_rescoring.py), which puts a misheard street right; the first pass's
+text stays in `Transcript.alternatives`. What each bought, and cost, is measured by
+callbench/place_hints_bench.py.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import threading
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import ctranslate2
@@ -33,6 +40,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
+from nlu.contract import Expect
+from voice.place_rescoring import PlaceNames, PlaceRescorer
 from voice.stages import PIPELINE_RATE, RecognitionHints, Transcript
 
 FRAMES_PER_SECOND = 100  # mel frames (hop 160 at 16 kHz)
@@ -95,6 +104,15 @@ def _compression_ratio(text: str) -> float:
     return len(data) / max(1, len(zlib.compress(data)))
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Up to 30 s of audio, encoded: kept so a place answer's candidates are scored on it."""
+
+    encoded: np.ndarray  # [1, time, width], the encoder's output
+    frames: int  # mel frames that hold the audio (the rest is padding)
+    seconds: float
+
+
 class WhisperTranscriber:
     """Shared by all calls. Thread-safe; calls are serialised by a lock so two
     calls on a 2-core machine don't fight over the same cores (CTranslate2 uses
@@ -114,6 +132,8 @@ class WhisperTranscriber:
         min_log_prob: float = -1.8,
         compression_ratio_threshold: float = 2.4,
         pad_seconds: float = 0.3,
+        place_beam_size: int = 3,
+        rescore_places: bool = True,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").is_file():
@@ -131,6 +151,8 @@ class WhisperTranscriber:
         self.min_log_prob = min_log_prob
         self.compression_ratio_threshold = compression_ratio_threshold
         self.pad_seconds = pad_seconds
+        self.place_beam_size = place_beam_size
+        self.rescore_places = rescore_places
         self._whisper = WhisperModel(
             str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1
         )
@@ -154,6 +176,13 @@ class WhisperTranscriber:
             }
         )
         self._lock = threading.Lock()
+        # Place answers rescored against the city's names: English only (the names are
+        # compared by English sounds); scored without the hints' prompt.
+        english = self.language == "en"
+        self._rescorer = (
+            PlaceRescorer(self._model, self._tokenizer, self._prompt) if english else None
+        )
+        self._place_names: dict[tuple[str, ...], PlaceNames] = {}
 
     def prompt_tokens(self, hints: RecognitionHints | None = None) -> list[int]:
         """The decoder's prompt: the hint's text as previous text, then the start sequence."""
@@ -180,6 +209,10 @@ class WhisperTranscriber:
     def transcribe(self, pcm16k: bytes, hints: RecognitionHints | None = None) -> Transcript:
         started = time.perf_counter()
         prompt = self.prompt_tokens(hints)
+        place = hints is not None and hints.expect == Expect.PLACE.value
+        rescoring = place and self.rescore_places and self._rescorer is not None
+        names = self._names(hints) if rescoring else None
+        beam = max(self.beam_size, self.place_beam_size) if place else self.beam_size
         pcm16k = pcm16k[: len(pcm16k) // 2 * 2]  # a stray odd byte is not worth an error
         audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
         if len(audio) < PIPELINE_RATE // 10:  # under 100 ms: nothing to hear
@@ -189,13 +222,17 @@ class WhisperTranscriber:
             # words with a little silence around them, as Whisper was trained on.
             pad = np.zeros(int(self.pad_seconds * PIPELINE_RATE), dtype=np.float32)
             audio = np.concatenate([pad, audio, pad])
+        first = None  # the first pass's text, when rescoring changed it
         with self._lock:
             texts, log_probs, no_speech = [], [], []
             step = MAX_WINDOW_SECONDS * PIPELINE_RATE
             for begin in range(0, len(audio), step):
-                text, avg_log_prob, no_speech_prob = self._decode(
-                    audio[begin : begin + step], prompt
-                )
+                window = self._encode(audio[begin : begin + step])
+                text, avg_log_prob, no_speech_prob = self._decode(window, prompt, beam)
+                if text and names and self._rescorer and len(audio) <= step:
+                    rescored = self._rescorer.rescore(window.encoded, window.frames, text, names)
+                    if rescored.text != text:
+                        first, text = text, rescored.text
                 if text:
                     texts.append(text)
                     log_probs.append(avg_log_prob)
@@ -206,22 +243,37 @@ class WhisperTranscriber:
             return Transcript("", None, no_speech_prob, self.name, seconds)
         avg_log_prob = sum(log_probs) / len(log_probs)
         confidence = min(1.0, math.exp(avg_log_prob))
-        return Transcript(" ".join(texts), confidence, no_speech_prob, self.name, seconds)
+        alternatives = (first,) if first is not None else ()
+        return Transcript(
+            " ".join(texts), confidence, no_speech_prob, self.name, seconds, alternatives
+        )
+
+    def _names(self, hints: RecognitionHints | None) -> PlaceNames | None:
+        """The city's place names of a place answer's hints, built once per hint list."""
+        if hints is None or not hints.phrases:
+            return None
+        names = self._place_names.get(hints.phrases)
+        if names is None:
+            names = PlaceNames.from_phrases(hints.phrases)
+            with self._lock:
+                self._place_names[hints.phrases] = names
+        return names
 
     def raw_decode(self, pcm16k: bytes) -> tuple[str, float, float]:
         """One window's text, average log-probability and no-speech probability, unfiltered."""
         audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
         with self._lock:
-            return self._generate(audio[: MAX_WINDOW_SECONDS * PIPELINE_RATE], self._prompt)
+            window = self._encode(audio[: MAX_WINDOW_SECONDS * PIPELINE_RATE])
+            return self._generate(window, self._prompt, self.beam_size)
 
-    def _decode(self, audio: np.ndarray, prompt: list[int]) -> tuple[str, float, float]:
+    def _decode(self, window: _Window, prompt: list[int], beam: int) -> tuple[str, float, float]:
         """Text of up to 30 s of audio, or "" when it looks invented."""
-        text, avg_log_prob, no_speech_prob = self._generate(audio, prompt)
+        text, avg_log_prob, no_speech_prob = self._generate(window, prompt, beam)
         if self._looks_invented(text, avg_log_prob, no_speech_prob):
             return "", avg_log_prob, no_speech_prob
         return text, avg_log_prob, no_speech_prob
 
-    def _generate(self, audio: np.ndarray, prompt: list[int]) -> tuple[str, float, float]:
+    def _encode(self, audio: np.ndarray) -> _Window:
         features = self._whisper.feature_extractor(audio)[..., :-1]
         seconds = len(audio) / PIPELINE_RATE
         # The window is at least the configured one and always holds the audio plus
@@ -233,13 +285,16 @@ class WhisperTranscriber:
         used = min(frames, features.shape[1])
         padded[:, :used] = features[:, :used]
         encoded = self._model.encode(ctranslate2.StorageView.from_array(padded[None]))
+        return _Window(np.asarray(encoded), used, seconds)
+
+    def _generate(self, window: _Window, prompt: list[int], beam: int) -> tuple[str, float, float]:
         # Speech runs at ~3 tokens/s; a cap stops runaway repetition early.
         # max_length counts the prompt too (CTranslate2's Whisper).
-        max_new = min(MAX_TEXT_TOKENS - 8 - len(prompt), int(24 + 10 * seconds))
+        max_new = min(MAX_TEXT_TOKENS - 8 - len(prompt), int(24 + 10 * window.seconds))
         result = self._model.generate(
-            encoded,
+            ctranslate2.StorageView.from_array(window.encoded),
             [prompt],
-            beam_size=self.beam_size,
+            beam_size=beam,
             max_length=len(prompt) + max_new,
             return_scores=True,
             return_no_speech_prob=True,

@@ -97,7 +97,8 @@ _ON = re.compile(r"^(.+?)\s+(?:on|off)\s+(.+)$")
 _BLOCK = re.compile(
     r"^(?:the\s+)?(\d+)\s+(?:hundred\s+)?(?:blocks?\s+(?:of\s+)?|(?:black|lock)\s+(?:of|on)\s+)(.+)$"
 )
-_INNER_NUMBER = re.compile(r"^(?:.*\s)?(\d+)([a-z])?\s+([^\d\s].*)$")
+# ("it has 2814 12th street": the street may be a numbered one)
+_INNER_NUMBER = re.compile(r"^(?:.*\s)?(\d+)([a-z])?\s+((?:[^\d\s]|\d+(?:st|nd|rd|th)\b).*)$")
 _LEADING_NUMBER = re.compile(r"^(\d+)([a-z])?\s+(.+)$")
 _TRAILING_NUMBER = re.compile(r"^(.+?)\s+(?:number\s+)?(\d+)([a-z])?$")
 KOREAN_ROADS = ("로", "길")  # Korean road names end so: 중앙로, 탄벌길, 광주대로
@@ -135,6 +136,8 @@ def normalize(said: str) -> str:
     words = [w for w in text.split() if w not in FILLERS]
     words = [STREET_TYPES.get(w, w) if i > 0 else w for i, w in enumerate(words)]
     text = korean_numbers(spoken_numbers(" ".join(words)))
+    # "219th 15th street": the house number written as an ordinal too, before the street's.
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th) (?=\d+(?:st|nd|rd|th)\b)", r"\1 ", text)
     # "22 13 32nd street": a house number read in pairs and written as two numbers.
     return re.sub(r"\b([1-9]\d?) (\d{2})(?= (?:\d+(?:st|nd|rd|th)\b|[^\d\s]))", r"\1\2", text)
 
