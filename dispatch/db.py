@@ -110,6 +110,33 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+_START_UP_LOCK_KEY = 0x44594C4E  # pg advisory lock: one replica migrates and seeds at a time
+
+
+@contextmanager
+def start_up_lock(database_url: str) -> Iterator[None]:
+    """Replicas starting together migrate and seed one after the other: a PostgreSQL
+    session advisory lock held on its own connection (the next one then finds the schema
+    at head and the roster loaded). SQLite serves one machine: its file lock suffices."""
+    if not normalize_url(database_url).startswith("postgresql"):
+        yield
+        return
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _START_UP_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _START_UP_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply the migrations (alembic upgrade head). A start-up step, never run at import."""
     engine = make_engine(database_url)

@@ -19,7 +19,7 @@ from dispatch.db import session_scope
 from dispatch.metrics import ESCALATIONS
 from dispatch.models import Department, Escalation, Staff, Ticket, TicketStatus
 from dispatch.outbox import notify_staff
-from dispatch.outbox_texts import officer_email, officer_sms
+from dispatch.outbox_texts import officer_notice
 from dispatch.routing import Target, duty_supervisor
 
 log = logging.getLogger("dutyline.dispatch.escalation")
@@ -144,28 +144,16 @@ def _escalate_one(
             new_value=target.name,
             detail=f"not acknowledged in {minutes} min; step {row.step} ({target.reason})",
         )
-        where, details = ticket.place_name or ticket.location_text, ticket.details or {}
-        email = officer_email(
-            number=ticket.number,
-            kind_name=ticket.kind_name,
-            location=where,
-            details=details,
-            escalated=True,
-            base_url=base_url,
+        notice = officer_notice(
+            ticket, details=ticket.details or {}, escalated=True, base_url=base_url
         )
         notify_staff(
             session,
             session.get(Staff, target.staff_id) if target.staff_id is not None else None,
             phone=target.phone,  # a fallback contact is a number without a staff row
-            sms_body=officer_sms(
-                number=ticket.number,
-                kind_name=ticket.kind_name,
-                location=where,
-                details=details,
-                escalated=True,
-            ),
-            subject=email.subject,
-            email_body=email.body,
+            sms_body=notice.sms,
+            subject=notice.email.subject,
+            email_body=notice.email.body,
             purpose="escalation",
             at=now,
             ticket_id=ticket.id,

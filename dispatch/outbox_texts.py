@@ -6,7 +6,10 @@ the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from dispatch.models import Ticket
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,24 @@ def caller_receipt_sms(*, number: str, kind_name: str | None, duplicate_of: str 
 def spaced(number: str) -> str:
     """2611230042 -> 261123 0042: easier to read back."""
     return f"{number[:6]} {number[6:]}" if len(number) > 6 else number
+
+
+@dataclass(frozen=True)
+class OfficerNotice:
+    sms: str
+    email: StaffEmail
+
+
+def officer_notice(
+    ticket: Ticket, *, details: Mapping[str, str], escalated: bool, base_url: str | None
+) -> OfficerNotice:
+    """A ticket's notice to the officer who has it, as an SMS and an e-mail of one text.
+    `details`: the ticket's facts as the officer reads them (labelled or as filed)."""
+    facts = {
+        "number": ticket.number,
+        "kind_name": ticket.kind_name,
+        "location": ticket.place_name or ticket.location_text,
+        "details": dict(details),
+        "escalated": escalated,
+    }
+    return OfficerNotice(officer_sms(**facts), officer_email(**facts, base_url=base_url))

@@ -27,8 +27,8 @@ from dispatch.models import (
     TicketStatus,
 )
 from dispatch.numbering import clean_number
-from dispatch.outbox import email_staff, enqueue
-from dispatch.outbox_texts import officer_email, officer_sms
+from dispatch.outbox import notify_staff
+from dispatch.outbox_texts import officer_notice
 from dispatch.routing import Target, route
 from dispatch.ticket_status import (
     InvalidTransition,
@@ -271,32 +271,16 @@ def notify_assignee(
     (a fallback contact is only a phone number), through the outbox, in this transaction."""
     kind = kinds.get(ticket.kind) if ticket.kind else None
     details = {(kind.label(k) if kind else k): v for k, v in ticket.details.items()}
-    location = ticket.place_name or ticket.location_text
-    enqueue(
+    notice = officer_notice(ticket, details=details, escalated=False, base_url=base_url)
+    staff = session.get(Staff, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
+    notify_staff(
         session,
-        to=ticket.assigned_phone,
-        body=officer_sms(
-            number=ticket.number,
-            kind_name=ticket.kind_name,
-            location=location,
-            details=details,
-            escalated=False,
-        ),
+        staff,
+        phone=ticket.assigned_phone,
+        sms_body=notice.sms,
+        subject=notice.email.subject,
+        email_body=notice.email.body,
         purpose="officer",
         at=at,
         ticket_id=ticket.id,
     )
-    if ticket.assigned_staff_id is None:
-        return
-    email = officer_email(
-        number=ticket.number,
-        kind_name=ticket.kind_name,
-        location=location,
-        details=details,
-        escalated=False,
-        base_url=base_url,
-    )
-    email_staff(
-        session, ticket.assigned_staff_id, subject=email.subject, body=email.body,
-        purpose="officer", at=at, ticket_id=ticket.id,
-    )  # fmt: skip

@@ -80,16 +80,17 @@ def migrate() -> None:
 
 
 def _migrate_and_seed(settings: Settings) -> None:
-    from dispatch.db import make_engine, upgrade
+    from dispatch.db import make_engine, start_up_lock, upgrade
     from dispatch.places.importer import PlaceSource
     from dispatch.seed import seed
 
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        seed(engine, settings.data_dir, places=PlaceSource.from_settings(settings))
-    finally:
-        engine.dispose()
+    with start_up_lock(settings.database_url):  # replicas starting at once take turns
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            seed(engine, settings.data_dir, places=PlaceSource.from_settings(settings))
+        finally:
+            engine.dispose()
     console.print(f"[green]✓[/] database migrated and seeded (places of {settings.places_city})")
 
 

@@ -176,6 +176,8 @@ class WhisperTranscriber:
             }
         )
         self._lock = threading.Lock()
+        self._queued = 0  # transcriptions waiting for the model (under _counting)
+        self._counting = threading.Lock()
         # Place answers rescored against the city's names: English only (the names are
         # compared by English sounds); scored without the hints' prompt.
         english = self.language == "en"
@@ -223,7 +225,16 @@ class WhisperTranscriber:
             pad = np.zeros(int(self.pad_seconds * PIPELINE_RATE), dtype=np.float32)
             audio = np.concatenate([pad, audio, pad])
         first = None  # the first pass's text, when rescoring changed it
+        with self._counting:
+            self._queued += 1
         with self._lock:
+            with self._counting:
+                self._queued -= 1
+                others_waiting = self._queued > 0
+            if others_waiting:
+                # Under load the wider beam's cost lands on every call queued behind this
+                # one; the rescoring against the city's names (most of the gain) stays.
+                beam = self.beam_size
             texts, log_probs, no_speech = [], [], []
             step = MAX_WINDOW_SECONDS * PIPELINE_RATE
             for begin in range(0, len(audio), step):

@@ -244,26 +244,21 @@ def _record(
 
 def retry(session: Session, now: datetime, *, delivery_id: int) -> bool:
     """Send a failed message again, with a fresh set of attempts; False if not failed."""
-    result = session.exec(
-        update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.id) == delivery_id,
-            col(WebhookDelivery.status) == "failed",
-            col(WebhookDelivery.payload) != PURGED,
-        )
-        .values(status="pending", attempts=0, next_attempt_at=now)
-    )
-    return result.rowcount == 1
+    return _send_failed_again(session, now, col(WebhookDelivery.id) == delivery_id) == 1
 
 
 def retry_failed(session: Session, now: datetime, *, subscription_id: int) -> int:
     """Every failed message of a subscription again (after its receiver was fixed)."""
+    return _send_failed_again(session, now, col(WebhookDelivery.subscription_id) == subscription_id)
+
+
+def _send_failed_again(session: Session, now: datetime, which: ColumnElement[bool]) -> int:
     result = session.exec(
         update(WebhookDelivery)
         .where(
-            col(WebhookDelivery.subscription_id) == subscription_id,
+            which,
             col(WebhookDelivery.status) == "failed",
-            col(WebhookDelivery.payload) != PURGED,
+            col(WebhookDelivery.payload) != PURGED,  # a purged message has nothing to send
         )
         .values(status="pending", attempts=0, next_attempt_at=now)
     )
