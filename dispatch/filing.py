@@ -91,13 +91,17 @@ def refile_spooled(
     """File the reports kept on disk while the database was away; how many were filed."""
     filed = 0
     for path in spool.pending():
-        report, _reason = spool.load(path)
+        claimed = spool.claim(path)
+        if claimed is None:
+            continue  # another replica is filing it
+        report, _reason = spool.load(claimed)
         try:
             file_report(engine=engine, report=report, at=clock(), rules=rules)
         except Exception:
             log.warning("database still unavailable; %s waits", path.name)
+            spool.release(claimed)
             break
-        path.unlink()
+        claimed.unlink()
         filed += 1
     return filed
 
