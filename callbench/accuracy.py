@@ -4,7 +4,10 @@
    not the bot's (espeak-ng, flite and, when installed, festival), per Whisper
    model and encoder window: the accuracy cost of the speed tricks.
 2. End of turn: how often a shorter end-of-turn silence cuts a caller who pauses
-   mid-sentence (the real Silero VAD and end-of-turn detector).
+   mid-sentence (the real Silero VAD and end-of-turn detector); and the early end at the
+   first pause when the recognizer's transcript is a complete answer (the configured line,
+   callbench/early_end_bench.py): its cut rate on the same callers, and how often it ends
+   complete answers early and the silence it saves.
 3. The held-out NLU report from the running Rasa server (nlu/evaluate.py).
 4. Task success: the scripted calls of data/sample_calls/calls.yaml (or another calls
    file, e.g. riverton_places.yaml) through the running app (callbench/task_success.py);
@@ -52,6 +55,10 @@ PAUSED_SENTENCES = [
     ("The corner of Main Street", "and First Avenue."),
 ]
 PAUSES_MS = (300, 450)
+# The question each paused sentence answers, for the early end's completeness check: an
+# address and a corner answer "where?"; the reports are openings; the pickup answers
+# "what does the vehicle look like?".
+PAUSED_EXPECT = ("place", "complaint", "complaint", "complaint", "vehicle", "place")
 
 
 def default_voices() -> list[str]:
@@ -197,15 +204,7 @@ def end_of_turn(
 
     progress(f"end of turn: {len(PAUSED_SENTENCES)} paused sentences x {len(voices)} voices")
     model = SileroVadModel(settings.models_dir / "silero_vad.onnx")
-    samples = []
-    for voice in voices:
-        for first, second in PAUSED_SENTENCES:
-            a = trim(caller_ulaw(first, voice, pad=False))
-            b = trim(caller_ulaw(second, voice, pad=False))
-            for pause in PAUSES_MS:
-                quiet = b"\xff" * (PHONE_RATE * pause // 1000)  # the caller's pause, exactly
-                line = b"\xff" * 1600 + a + quiet + b + b"\xff" * PHONE_RATE
-                samples.append(phone_pcm16k(line))
+    samples = [pcm for _, _, _, pcm in paused_lines(voices)]
     frame = PIPELINE_RATE // 50 * 2  # 20 ms of 16 kHz PCM16, as the pipeline pushes it
     rows = []
     for silence in silences_ms:
@@ -231,6 +230,61 @@ def end_of_turn(
             }
         )
     return rows
+
+
+def paused_lines(
+    voices: Sequence[str], pause_ms: Sequence[int] = PAUSES_MS
+) -> list[tuple[int, str, int, bytes]]:
+    """(sentence index, voice, pause, 16 kHz PCM) of each paused sentence."""
+    lines = []
+    for voice in voices:
+        for index, (first, second) in enumerate(PAUSED_SENTENCES):
+            a = trim(caller_ulaw(first, voice, pad=False))
+            b = trim(caller_ulaw(second, voice, pad=False))
+            for pause in pause_ms:
+                quiet = b"\xff" * (PHONE_RATE * pause // 1000)  # the caller's pause, exactly
+                line = b"\xff" * 1600 + a + quiet + b + b"\xff" * PHONE_RATE
+                lines.append((index, voice, pause, phone_pcm16k(line)))
+    return lines
+
+
+def early_end(
+    settings: Settings,
+    *,
+    voices: Sequence[str],
+    calls_file: Path,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """The configured line with the early end: cuts of pausing callers, complete answers
+    ended early and the silence saved (callbench/early_end_bench.py)."""
+    from callbench.early_end_bench import Sample, city_expectations, measure, sample_call_answers
+    from nlu.contract import Expect
+    from voice.speech import SpeechModels
+
+    speech = SpeechModels(settings)
+    speech.load()
+    speech.expectations = city_expectations(settings)
+    progress(f"early end: {settings.asr_models.get('en')}, the city's hints and names")
+
+    def said(index: int) -> str:
+        return " ".join(PAUSED_SENTENCES[index])
+
+    paused = [
+        Sample(said(i), Expect(PAUSED_EXPECT[i]), voice, pcm)
+        for i, voice, _, pcm in paused_lines(voices)
+    ]
+    # The same sentences said in one go (with the pause the voice makes at a comma), and
+    # the scripted calls' answers.
+    answers = [(said(i), Expect(e)) for i, e in enumerate(PAUSED_EXPECT)]
+    complete = []
+    for text, expect in answers + sample_call_answers(calls_file):
+        for voice in voices:
+            ulaw = b"\xff" * 1600 + trim(caller_ulaw(text, voice, pad=False)) + b"\xff" * PHONE_RATE
+            complete.append(Sample(text, expect, voice, phone_pcm16k(ulaw)))
+    result = measure(speech, paused=paused, complete=complete, progress=progress)
+    result["recognizer"] = settings.asr_models.get("en")
+    result["pauses_ms"] = list(PAUSES_MS)
+    return result
 
 
 # --- 3. NLU -----------------------------------------------------------------------------
@@ -275,6 +329,7 @@ def run(
     parts: Sequence[str] = ("wer", "turn", "nlu", "calls"),
     limit: int | None = None,
     caller: str = "scripted",
+    early: bool = True,
     progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     voices = list(voices or default_voices())
@@ -292,6 +347,10 @@ def run(
         result["end_of_turn"] = end_of_turn(
             settings, silences_ms=silences_ms, voices=voices, progress=progress
         )
+        if early:
+            result["early_end"] = early_end(
+                settings, voices=voices, calls_file=calls_file, progress=progress
+            )
     if "nlu" in parts:
         progress("held-out NLU report")
         result["nlu"] = nlu_report(rasa_url, settings.locale)

@@ -8,21 +8,17 @@ running app: it loads the recognizer and the city's geocoder itself.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from callbench.bench_tables import console, print_accuracy, print_latency
 from callbench.calls import CALLER_VOICES
-from callbench.machine import describe
 from dutyline.settings import get_settings
 
 app = typer.Typer(help="Benchmarks: latency and accuracy figures.", no_args_is_help=True)
-# Wide tables: piped into a file or docs they must not wrap at 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 180)
 errors = Console(stderr=True)
 
 
@@ -32,14 +28,6 @@ def _ints(text: str) -> list[int]:
 
 def _words(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _ms(value: Any) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
-def _met(value: bool | None) -> str:
-    return {True: "[green]met[/]", False: "[red]not met[/]", None: "not measured"}[value]
 
 
 AppUrl = Annotated[
@@ -130,72 +118,14 @@ def latency(
         voices=_words(voices),
         stagger=stagger,
         progress=lambda line: errors.print(f"[dim]{line}[/]"),
+        metrics_token=_metrics_token(),
     )
     _output(result, as_json, save, print_latency)
 
 
-def print_latency(result: dict[str, Any]) -> None:
-    console.print(f"[bold]Latency[/] measured {describe(result['machine'])}")
-    table = Table(
-        "calls at once",
-        "calls",
-        "bot turns",
-        "p50 ms",
-        "p95 ms",
-        "caller p50/p95",
-        "end of turn",
-        "recognition",
-        "dialogue",
-        "synthesis",
-        "gaps",
-        "tickets",
-        title="Voice-to-voice latency, as the app stores it (end of caller speech -> first bot "
-        "audio sent) and as the caller gets it (end of speech -> first bot audio received); "
-        "stages: p50/p95 ms",
-    )
-    for level in result["levels"]:
-        p50, p95 = level["stage_p50_ms"], level["stage_p95_ms"]
-        table.add_row(
-            str(level["concurrency"]),
-            str(level["calls"]),
-            str(level["bot_turns"]),
-            _ms(level["p50_ms"]),
-            _ms(level["p95_ms"]),
-            f"{_ms(level.get('caller_p50_ms'))}/{_ms(level.get('caller_p95_ms'))}",
-            *(f"{_ms(p50.get(s))}/{_ms(p95.get(s))}" for s in bench_stages()),
-            f"{level['gap_events']} ({level['gap_frames'] * 20} ms)",
-            f"{level['tickets']}/{level['calls']}",
-        )
-    console.print(table)
-    processes = Table(
-        "calls at once", "process", "pid", "CPU mean %", "CPU max %", "RSS start MB", "RSS max MB",
-        title="Processes (100% = one core)",
-    )  # fmt: skip
-    for level in result["levels"]:
-        for proc in level["processes"]:
-            processes.add_row(
-                str(level["concurrency"]),
-                proc["name"],
-                str(proc["pid"]),
-                str(proc["cpu_mean_percent"]),
-                str(proc["cpu_max_percent"]),
-                str(proc["rss_start_mb"]),
-                str(proc["rss_max_mb"]),
-            )
-    console.print(processes)
-    targets = Table("target", "measured", "verdict", title="Targets (issue 6)")
-    for row in result["targets"]:
-        targets.add_row(row["target"], str(row["measured"]), _met(row["met"]))
-    console.print(targets)
-    for level in result["levels"]:
-        for error in level["errors"]:
-            console.print(f"[red]{level['concurrency']} at once: {error}[/]")
-
-
-def bench_stages() -> tuple[str, ...]:
-    from callbench.latency import STAGES
-
-    return STAGES
+def _metrics_token() -> str | None:
+    token = get_settings().metrics_token  # the app's, when it runs with the same environment
+    return token.get_secret_value() if token is not None else None
 
 
 @app.command()
@@ -270,51 +200,6 @@ def accuracy(
     _output(result, as_json, save, print_accuracy)
 
 
-def print_accuracy(result: dict[str, Any]) -> None:
-    console.print(f"[bold]Accuracy[/] measured {describe(result['machine'])}")
-    recognition = result.get("recognition")
-    if recognition:
-        voices = recognition["voices"]
-        table = Table(
-            "model", "window s", "WER", *voices, "empty", "p50 ms", "p95 ms",
-            title=f"Word error rate, {recognition['utterances']} utterances over 8 kHz mu-law "
-            f"(mean {recognition['mean_utterance_s']} s); * = as configured",
-        )  # fmt: skip
-        for row in recognition["rows"]:
-            table.add_row(
-                row["model"] + (" *" if row["configured"] else ""),
-                str(row["window_s"]),
-                f"{row['wer']:.3f}",
-                *(f"{row['wer_by_voice'][v]:.3f}" for v in voices),
-                str(row["empty"]),
-                _ms(row["p50_ms"]),
-                _ms(row["p95_ms"]),
-            )
-        console.print(table)
-    turns = result.get("end_of_turn")
-    if turns:
-        table = Table(
-            "end-of-turn silence ms", "sentences", "cut in two", "rate",
-            title=f"Callers pausing {turns[0]['pauses_ms']} ms mid-sentence; * = as configured",
-        )  # fmt: skip
-        for row in turns:
-            table.add_row(
-                f"{row['end_silence_ms']}{' *' if row['configured'] else ''}",
-                str(row["sentences"]),
-                str(row["cut_in_two"]),
-                f"{row['cut_rate']:.3f}",
-            )
-        console.print(table)
-    nlu = result.get("nlu")
-    if nlu:
-        console.print(nlu["text"], markup=False, highlight=False)
-    success = result.get("task_success")
-    if success:
-        from callbench.task_success import print_table
-
-        print_table(success, console)
-
-
 @app.command()
 def places(
     voices: Annotated[
@@ -360,3 +245,30 @@ def places(
         else (lambda line: None),
     )
     _output(result, as_json, save, lambda result: bench.print_table(result, console))
+
+
+@app.command()
+def frames(
+    calls: Annotated[int, typer.Option(help="Calls connected at once.")] = 10,
+    seconds: Annotated[float, typer.Option(help="Seconds measured per mode.")] = 30.0,
+    modes: Annotated[
+        str, typer.Option(help="idle (silence after the greeting), talk (speech without end).")
+    ] = "idle,talk",
+    app_url: Annotated[
+        str | None,
+        typer.Option(help="Measure this running app (default: start one with a quiet dialogue)."),
+    ] = None,
+    as_json: AsJson = False,
+    save: Save = None,
+) -> None:
+    """CPU of a connected call (idle and talking) as % of one core, and the per-frame path."""
+    from callbench import frame_cost
+
+    result = frame_cost.run(
+        calls=calls,
+        seconds=seconds,
+        modes=tuple(_words(modes)),
+        app_url=app_url,
+        progress=lambda line: errors.print(f"[dim]{line}[/]"),
+    )
+    _output(result, as_json, save, lambda r: frame_cost.print_result(r, console.print))

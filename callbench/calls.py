@@ -4,7 +4,11 @@ with a meter on the line that notices gaps in the bot's audio.
 
 A gap ("dropped audio") is a 20 ms playback tick with nothing to play while the
 bot is in the middle of an utterance (audio has started, its final mark has not
-arrived): what a caller hears as a stutter when the server falls behind.
+arrived): what a caller hears as a stutter when the server falls behind. A silence
+between two utterances of one bot turn counts too (issue 12: "Let me read that back.",
+then a second of nothing while the read-back was made): the line sees an utterance end,
+nothing play, and the bot's next audio come before the caller has said anything (or
+while the caller, taking the silence for their turn, is still talking).
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from callbench.caller_voices import synthesize_caller
 from callbench.place_checks import ExpectedPlace
 from callbench.simulator import FRAME, TwilioLine
 from voice.codec import ulaw_decode
+
+# A longer silence before the bot speaks again unprompted is a turn of its own (the
+# line's "are you still there?" comes after seconds of silence), not a gap.
+TURN_PAUSE_SECONDS = 3.0
 
 CALLER_VOICES = ("flite:slt", "espeak:en-us", "flite:rms", "espeak:en-gb", "flite:awb")
 
@@ -75,6 +83,13 @@ class MeteredLine(TwilioLine):
         self.gap_events = 0
         self.longest_gap_frames = 0
         self._gap_run = 0
+        # between the utterances of one bot turn
+        self._between = False  # an utterance has ended and played out
+        self._dry_run = 0  # ticks of silence since
+        self._caller_spoke = False  # the caller sent speech during that silence
+        self.between_gap_frames = 0
+        self.between_gap_events = 0
+        self.longest_between_gap_frames = 0
 
     def _follow_messages(self) -> None:
         for message in self.messages_in[self._seen :]:
@@ -83,11 +98,25 @@ class MeteredLine(TwilioLine):
                 if not self._in_utterance or self._end_mark_sent:
                     self._in_utterance, self._end_mark_sent = True, False
                     self._heard_some = False
+                    self._next_utterance()
             elif event == "mark" and str(message["mark"].get("name", "")).endswith(".end"):
                 self._end_mark_sent = True
             elif event == "clear":
                 self._in_utterance = self._end_mark_sent = False
+                self._between = False  # what comes next answers the caller's barge-in
         self._seen = len(self.messages_in)
+
+    def _next_utterance(self) -> None:
+        """The bot's next utterance begins: was the silence before it inside the turn?"""
+        if self._between and self._dry_run:
+            replied = self._caller_spoke and not self.speaking  # an answer to the caller
+            if not replied and self._dry_run * 0.02 < TURN_PAUSE_SECONDS:
+                self.between_gap_frames += self._dry_run
+                self.between_gap_events += 1
+                self.longest_between_gap_frames = max(
+                    self.longest_between_gap_frames, self._dry_run
+                )
+        self._between, self._dry_run, self._caller_spoke = False, 0, False
 
     def _play(self) -> None:
         self._follow_messages()
@@ -103,6 +132,10 @@ class MeteredLine(TwilioLine):
             self._in_gap, self._gap_run = False, 0
         if self._end_mark_sent and not self._playback:
             self._in_utterance = False
+            self._between = True
+        if self._between and not self._playback:
+            self._dry_run += 1
+            self._caller_spoke = self._caller_spoke or self.speaking
         if self._playback:
             self._heard_some = True
         super()._play()
@@ -122,9 +155,13 @@ class CallRun:
     # to the first bot audio received, inbound queueing included
     caller_latencies_ms: list[int] = field(default_factory=list)
     unanswered_turns: int = 0
+    # Gaps inside a bot turn: stalls inside an utterance and silences between two
+    # utterances of one turn, together (the between part also on its own below).
     gap_frames: int = 0
     gap_events: int = 0
     longest_gap_ms: int = 0
+    between_gap_events: int = 0
+    between_gap_ms: int = 0
     seconds: float = 0.0
     error: str | None = None
 
@@ -219,8 +256,10 @@ async def run_call(
         heard + trailing_silence_ms(turn)
         for heard, turn in zip(run.heard_latencies_ms, spoken, strict=False)
     ]
-    run.gap_frames = line.gap_frames
-    run.gap_events = line.gap_events
-    run.longest_gap_ms = line.longest_gap_frames * 20
+    run.gap_frames = line.gap_frames + line.between_gap_frames
+    run.gap_events = line.gap_events + line.between_gap_events
+    run.longest_gap_ms = max(line.longest_gap_frames, line.longest_between_gap_frames) * 20
+    run.between_gap_events = line.between_gap_events
+    run.between_gap_ms = line.between_gap_frames * 20
     run.seconds = round(time.monotonic() - started, 1)
     return run

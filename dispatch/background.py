@@ -18,6 +18,7 @@ OUTBOX_INTERVAL_SECONDS = 5.0
 ESCALATION_INTERVAL_SECONDS = 30.0
 RETENTION_INTERVAL_SECONDS = 24 * 3600.0
 SPOOL_INTERVAL_SECONDS = 10.0
+LOST_CALLS_SECONDS = 20.0  # calls whose replica died: see dispatch/lost_calls.py
 WEBHOOK_INTERVAL_SECONDS = 5.0
 HANDOVER_INTERVAL_SECONDS = 60.0  # a shift change's hand-over goes out within a minute
 
@@ -62,6 +63,7 @@ class DispatchWorkers:
             asyncio.create_task(self._loop("escalation", self._escalate, self.escalation_interval)),
             asyncio.create_task(self._loop("retention", self._purge, self.retention_interval)),
             asyncio.create_task(self._loop("spool", self._refile, SPOOL_INTERVAL_SECONDS)),
+            asyncio.create_task(self._loop("lost calls", self._lost_calls, LOST_CALLS_SECONDS)),
             asyncio.create_task(self._loop("handover", self._hand_over, HANDOVER_INTERVAL_SECONDS)),
         ]
 
@@ -113,6 +115,9 @@ class DispatchWorkers:
 
     async def _hand_over(self) -> object:
         return await asyncio.to_thread(self.service.send_handovers)
+
+    async def _lost_calls(self) -> object:
+        return await asyncio.to_thread(self.service.file_lost_calls)
 
     async def _refile(self) -> object:
         if not self.service.spool.pending():

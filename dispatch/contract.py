@@ -25,7 +25,12 @@ CallOutcome = Literal[
     "no_input",
     "failed",  # a component failed; a triage ticket keeps what was said
     "out_of_scope",
+    # The line was full (DUTYLINE_MAX_CALLS): the caller left a message, or was told the
+    # emergency number and the alternatives and the call ended.
+    "voicemail_at_capacity",
+    "refused_at_capacity",
 ]
+AT_CAPACITY_OUTCOMES = ("voicemail_at_capacity", "refused_at_capacity")
 
 
 class CallStart(BaseModel):
@@ -193,6 +198,11 @@ class Dispatch(Protocol):
     def record_turn(self, turn: TurnRecord) -> None: ...
 
     def close_call(self, end: CallEnd) -> None: ...
+
+    def note_call_ended(self, call_sid: str, status: str) -> bool:
+        """The telephony says a call ended on a replica that does not hold its stream:
+        True when another replica's stream still holds it (it closes the record)."""
+        ...
 
     def file_complaint(self, report: ComplaintReport) -> FiledTicket: ...
 

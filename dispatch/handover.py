@@ -319,6 +319,8 @@ def _reasons(
     reasons = []
     if call.outcome == "failed":
         reasons.append("a component failed during the call")
+    if call.outcome == "refused_at_capacity":
+        reasons.append("the line was full: the caller was given the emergency number only")
     heard, understood = unsure
     if heard:
         reasons.append(f"{heard} caller turn(s) heard with low confidence")

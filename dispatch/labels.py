@@ -14,4 +14,6 @@ OUTCOME_LABELS = {
     "no_input": "Silent caller",
     "failed": "Failed (triage ticket)",
     "out_of_scope": "Not for this line",
+    "voicemail_at_capacity": "Line full: voicemail",
+    "refused_at_capacity": "Line full: referred",
 }

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from dispatch import call_records, escalation, filing, read_models, ticket_work
+from dispatch import call_records, escalation, filing, lost_calls, read_models, ticket_work
 from dispatch.contract import (
     CallEnd,
     CallStart,
@@ -98,6 +98,20 @@ class DispatchService:
 
     def close_call(self, end: CallEnd) -> None:
         call_records.close_call(engine=self.engine, end=end, clock=self.clock)
+
+    def note_call_ended(self, call_sid: str, status: str) -> bool:
+        return lost_calls.note_ended(
+            engine=self.engine, call_sid=call_sid, status=status, at=self.clock()
+        )
+
+    def file_lost_calls(self) -> int:
+        """Calls whose replica died mid-call: their words filed for triage, once."""
+        return lost_calls.file_lost_calls(
+            engine=self.engine,
+            file=self.file_complaint,
+            now=self.clock(),
+            lost_after=timedelta(seconds=self.settings.lost_call_seconds),
+        )
 
     # --- filing ----------------------------------------------------------------------
 

@@ -67,6 +67,11 @@ class DispatchSettings(BaseSettings):
     duplicate_window_minutes: int = Field(120, alias="DUTYLINE_DUPLICATE_WINDOW_MINUTES")
     duplicate_radius_meters: float = Field(150.0, alias="DUTYLINE_DUPLICATE_RADIUS_METERS")
     retention_days: int = Field(90, alias="DUTYLINE_RETENTION_DAYS")
+    lost_call_seconds: int = Field(
+        60, ge=1, alias="DUTYLINE_LOST_CALL_SECONDS",
+        description="A call Twilio says has ended but no replica's stream closed this long "
+        "after is taken as lost with its replica: its words are filed for triage.",
+    )  # fmt: skip
     places_city: str = Field(
         "Riverton", alias="DUTYLINE_PLACES_CITY",
         description="The imported city (`dutyline places import`) whose places callers name.",

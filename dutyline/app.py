@@ -22,8 +22,10 @@ from dutyline.metrics_route import router as metrics_router
 from dutyline.settings import Settings, get_settings
 from nlu.actions import router as actions_router
 from nlu.client import RasaDialogue
+from nlu.fixed_replies import fixed_sentences
 from nlu.project import locale_dir
 from voice.call_control import CallControl, make_call_control
+from voice.capacity import warm as warm_capacity
 from voice.expectations import Expectations, RecognitionVocabulary
 from voice.prompts import warm
 from voice.routes import router as voice_router
@@ -80,7 +82,17 @@ def load_speech(services: Services) -> None:
         # Without them the line still hears callers, only without the city's names.
         log.exception("recognition hints unavailable; the recognizer runs without them")
     services.speech.warm_up()
-    warm(services.speech.prompt_cache, services.settings.locale)
+    locale = services.settings.locale
+    try:  # the dialogue's sentences without a slot: no reply waits for them (issue 12)
+        replies = fixed_sentences(locale, services.settings.data_dir)
+    except Exception:
+        log.exception("the dialogue's fixed sentences for %s are unknown", locale)
+        replies = ()
+    try:
+        warm(services.speech.prompt_cache, locale, replies=replies)
+        warm_capacity(services.speech.prompt_cache, services.settings)
+    finally:  # made or not (a failure is logged), the replica is ready: Piper makes the rest
+        services.speech.prompts_ready = True
 
 
 def create_app(

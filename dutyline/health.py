@@ -33,11 +33,15 @@ async def healthz(request: Request) -> JSONResponse:
     if not rasa_ready:
         problems.append(f"dialogue server not ready at {services.settings.rasa_url}")
     problems += [f"model {name}: {state}" for name, state in models.items() if state != "loaded"]
+    prompts_ready = services.speech.prompts_ready
+    if not prompts_ready:  # a call now would wait on Piper for every fixed sentence
+        problems.append("fixed prompts are being made")
     body = {
         "status": "ok" if not problems else "unavailable",
         "database": database_problem or "ok",
         "rasa": "ok" if rasa_ready else "not ready",
         "models": models,
+        "prompts": "ok" if prompts_ready else "being made",
         "problems": problems,
     }
     return JSONResponse(body, status_code=200 if not problems else 503)

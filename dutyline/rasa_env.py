@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -136,19 +137,53 @@ def rasa_environment() -> dict[str, str]:
 ACTION_TOKEN_HEADER = "Authorization"
 
 
-def write_endpoints(path: Path, action_url: str, token: str | None = None) -> Path:
+def write_endpoints(
+    path: Path,
+    action_url: str,
+    token: str | None = None,
+    *,
+    tracker_redis_url: str | None = None,
+    key_prefix: str | None = None,
+    record_days: int | None = None,
+) -> Path:
     """Rasa's endpoints file. With `token`, every action call carries it as a bearer header
     (Rasa 3.6's `headers:`; its `token:` would put it in the query string, hence in access
-    logs). The file holds a secret: only its owner may read it."""
+    logs). With `tracker_redis_url`, conversations and their locks live in that Redis, so
+    several Rasa servers share them and a restarted one picks up calls in progress;
+    `record_days`: a conversation expires that long after its last message.
+    The file holds a secret: only its owner may read it."""
     # JSON strings are valid YAML double-quoted scalars: nothing in a value can break out.
     lines = ["action_endpoint:", f"  url: {json.dumps(action_url)}"]
     if token:
         lines += ["  headers:", f"    {ACTION_TOKEN_HEADER}: {json.dumps(f'Bearer {token}')}"]
+    if tracker_redis_url:
+        redis = _redis_fields(tracker_redis_url)
+        lines += ["tracker_store:", "  type: redis", *redis]
+        if key_prefix:
+            lines.append(f"  key_prefix: {json.dumps(key_prefix)}")
+        if record_days:
+            lines.append(f"  record_exp: {record_days * 86400}")
+        lines += ["lock_store:", "  type: redis", *redis]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _redis_fields(url: str) -> list[str]:
+    """A redis:// URL as the host, port, db and password Rasa's Redis stores take."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise ValueError(f"not a redis:// URL: {url!r}")
+    db = parsed.path.strip("/") or "0"
+    fields = [f"  url: {json.dumps(parsed.hostname)}", f"  port: {parsed.port or 6379}"]
+    fields.append(f"  db: {int(db)}")
+    if parsed.password:
+        fields.append(f"  password: {json.dumps(parsed.password)}")
+    if parsed.scheme == "rediss":
+        fields.append("  use_ssl: true")
+    return fields
 
 
 def server_command(

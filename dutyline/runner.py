@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from dutyline import rasa_env
 from dutyline.settings import ROOT, Settings
+from nlu.rasa_servers import server_urls
 
 
 def _pump(prefix: str, style: str, stream, console: Console) -> None:
@@ -92,21 +93,46 @@ def wait_for_rasa(url: str, child: Child, timeout: float = 180.0) -> None:
     raise RuntimeError(f"the Rasa server did not become ready within {timeout:.0f} s")
 
 
-def run(settings: Settings, *, console: Console) -> int:
-    rasa_port = httpx.URL(settings.rasa_url).port or 5005
+def rasa_children(settings: Settings, console: Console) -> list[Child]:
+    """One Rasa server per URL in DUTYLINE_RASA_URL (comma-separated), on that URL's port.
+    Several need a shared tracker store: DUTYLINE_RASA_TRACKER_REDIS_URL."""
+    urls = server_urls(settings.rasa_url)
+    if len(urls) > 1 and not settings.rasa_tracker_redis_url:
+        raise ValueError(
+            "several dialogue servers share their conversations through Redis: "
+            "set DUTYLINE_RASA_TRACKER_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+        )
     endpoints = rasa_env.write_endpoints(
-        ROOT / "var" / "rasa-endpoints.yml", settings.action_endpoint, settings.action_token_value
+        ROOT / "var" / "rasa-endpoints.yml",
+        settings.action_endpoint,
+        settings.action_token_value,
+        tracker_redis_url=settings.rasa_tracker_redis_url,
+        key_prefix=settings.rasa_tracker_key_prefix,
+        record_days=settings.retention_days,
     )
+    return [
+        Child(
+            "rasa" if len(urls) == 1 else f"ras{n}",
+            "magenta",
+            rasa_env.server_command(
+                settings, settings.locale, port=httpx.URL(url).port or 5005, endpoints=endpoints
+            ),
+            rasa_env.rasa_environment(),
+            console,
+        )
+        for n, url in enumerate(urls, start=1)
+    ]
+
+
+def run(settings: Settings, *, console: Console) -> int:
     if not rasa_env.model_path(settings, settings.locale).exists():
         console.print("[red]No trained dialogue model: run `dutyline setup` first.[/]")
         return 2
-    rasa = Child(
-        "rasa",
-        "magenta",
-        rasa_env.server_command(settings, settings.locale, port=rasa_port, endpoints=endpoints),
-        rasa_env.rasa_environment(),
-        console,
-    )
+    try:
+        servers = rasa_children(settings, console)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     app_cmd = [
         sys.executable, "-m", "uvicorn", "dutyline.app:create_app", "--factory",
         "--host", settings.host, "--port", str(settings.port), "--no-access-log",
@@ -121,18 +147,23 @@ def run(settings: Settings, *, console: Console) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     console.print(f"[bold]Starting the dialogue server on {settings.rasa_url}[/] (about 40 s)")
-    rasa.start()
+    for rasa in servers:
+        rasa.start()
     try:
-        wait_for_rasa(settings.rasa_url, rasa)
+        for rasa, url in zip(servers, server_urls(settings.rasa_url), strict=True):
+            wait_for_rasa(url, rasa)
         console.print(f"[bold]Starting dutyline on http://{settings.host}:{settings.port}[/]")
         app.start()
         while not stopping.wait(1.0):
             if not app.alive():
                 console.print("[red]The app exited; stopping.[/]")
                 return 1
-            if not rasa.alive():
-                console.print("[yellow]The dialogue server exited; starting it again.[/]")
-                rasa.start()
+            for rasa in servers:
+                if not rasa.alive():
+                    console.print(
+                        f"[yellow]{rasa.name}: the dialogue server exited; starting it again.[/]"
+                    )
+                    rasa.start()
         return 0
     except RuntimeError as exc:
         console.print(f"[red]{exc}[/]")
@@ -140,4 +171,5 @@ def run(settings: Settings, *, console: Console) -> int:
     finally:
         console.print("[bold]Stopping[/]")
         app.stop()
-        rasa.stop()
+        for rasa in servers:
+            rasa.stop()

@@ -22,6 +22,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 from nlu.contract import BotReply, DialogueUnavailable, ReplyControl, Understanding
 from nlu.emergency import INTENT as EMERGENCY_INTENT
 from nlu.emergency import net_for
+from nlu.rasa_servers import RasaServers
 
 log = logging.getLogger("dutyline.nlu.client")
 # What is remembered per call (the emergency question was asked, the latest caller
@@ -38,15 +40,16 @@ _CALLS_KEPT = 2000
 
 
 class RasaDialogue:
-    def __init__(self, url: str, *, timeout: float, locale: str = "en") -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, url: str | Sequence[str], *, timeout: float, locale: str = "en") -> None:
+        """`url`: one Rasa server, or several (comma-separated) sharing a tracker store."""
+        self._servers = RasaServers(url, timeout=timeout)
+        self.url = ", ".join(self._servers.urls)
         self.locale = locale
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
         self._asked_emergency: OrderedDict[str, str] = OrderedDict()  # call sid -> locale
         self._latest: OrderedDict[str, str] = OrderedDict()  # call sid -> caller message id
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._servers.aclose()
 
     # --- the Dialogue protocol ------------------------------------------------------
 
@@ -79,11 +82,7 @@ class RasaDialogue:
         return await self._send(call_sid, f"/{name}", {"call_sid": call_sid})
 
     async def ready(self) -> bool:
-        try:
-            response = await self._http.get("/status")
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200 and bool(response.json().get("model_file"))
+        return await self._servers.any_ready()
 
     # --- more than the protocol -----------------------------------------------------
 
@@ -94,8 +93,11 @@ class RasaDialogue:
         """The intent and confidence Rasa read in one caller message, from the tracker's
         events (its `latest_message` skips answers a form took, and may be a later one)."""
         try:
-            response = await self._http.get(
-                f"/conversations/{call_sid}/tracker", params={"include_events": "ALL"}
+            response = await self._servers.request(
+                call_sid,
+                "GET",
+                f"/conversations/{call_sid}/tracker",
+                params={"include_events": "ALL"},
             )
             response.raise_for_status()
             events = response.json().get("events") or []
@@ -126,7 +128,9 @@ class RasaDialogue:
     async def _send(self, call_sid: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
         body = {"sender": call_sid, "message": message, "metadata": metadata}
         try:
-            response = await self._http.post("/webhooks/rest/webhook", json=body)
+            response = await self._servers.request(
+                call_sid, "POST", "/webhooks/rest/webhook", json=body
+            )
         except httpx.HTTPError as exc:
             raise DialogueUnavailable(f"Rasa at {self.url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:

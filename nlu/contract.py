@@ -19,6 +19,8 @@ class Outcome(StrEnum):
     EMERGENCY_REFERRED = "emergency_referred"
     NO_INPUT = "no_input"
     OUT_OF_SCOPE = "out_of_scope"
+    # Not the dialogue's: voice/capacity.py answers in its place when the line is full.
+    VOICEMAIL_AT_CAPACITY = "voicemail_at_capacity"
 
 
 class Expect(StrEnum):

@@ -184,8 +184,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         services = build_services(settings)
         server = serve_app(create_app(settings, services=services), app_port)
         with server.running():
-            deadline = time.monotonic() + 120
-            while not services.speech.ready:
+            deadline = time.monotonic() + 240
+            while not (services.speech.ready and services.speech.prompts_ready):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"speech models did not load: {services.speech.status()}")
                 time.sleep(0.2)

@@ -2,10 +2,13 @@
 
     CallerAudio -> recorder, 8->16 kHz, VAD, end of turn --(started)--> barge-in
                                                  --(paused)--> speculative recognition
+                                                               --(complete answer)--> ended
                                                  --(ended)---> recognition -> CallerTurn
 
 VAD and end of turn run inline (well under a millisecond a window, and the frames keep
-their order); recognition runs in a worker thread.
+their order); recognition runs in a worker thread. When the transcript taken at a pause
+is a complete answer to the question (voice/turn_completion.py) and the caller is still
+in that pause, the turn ends then instead of after the full silence.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nlu.contract import Expect
+from voice import metrics
 from voice.call_line import BackgroundWork, CallLine
 from voice.call_session import CallSession
 from voice.codec import Resampler
 from voice.frames import CallerTurn
 from voice.stages import PHONE_RATE, PIPELINE_RATE, Transcript
 from voice.turn import TurnEvent, TurnEventKind
+from voice.turn_completion import TurnCompletion
 
 if TYPE_CHECKING:
     from voice.speech import SpeechModels
@@ -43,6 +48,7 @@ class _Heard:
     speech_ended_at: float  # monotonic
     turn_ended_at: float
     expect: Expect | None  # what the bot's last question expected
+    how: str = "silence"  # how the turn ended: silence, early, max_length, hangup
 
 
 def ms(seconds: float) -> int:
@@ -75,6 +81,8 @@ class Listener:
         # A guess started at a pause: its task, the audio it heard, what it expected.
         self._speculative: tuple[asyncio.Task[Transcript], int, Expect | None] | None = None
         self._recognizing = 0
+        settings = getattr(speech, "settings", None)
+        self._early = bool(getattr(settings, "early_end_of_turn", True))
 
     @property
     def busy(self) -> bool:
@@ -116,12 +124,67 @@ class Listener:
             if self._speech.recognitions_in_flight == 0:
                 expect = self.session.expect
                 task = asyncio.create_task(self._transcribe(event.audio, expect))
-                self._speculative = (task, len(event.audio), expect)
+                speculative = (task, len(event.audio), expect)
+                self._speculative = speculative
+                if self._early and expect is not None:
+                    task.add_done_callback(
+                        lambda done: self._end_if_complete(done, speculative, event.pause)
+                    )
         elif kind is TurnEventKind.RESUMED:
             self._speculative = None
-        elif kind is TurnEventKind.ENDED:
+        else:
+            self._ended(event)
+
+    def _end_if_complete(
+        self,
+        task: asyncio.Task[Transcript],
+        speculative: tuple[asyncio.Task[Transcript], int, Expect | None],
+        pause: int,
+    ) -> None:
+        """The guess taken at `pause` is back: end the turn now if it is a complete answer
+        and nothing moved since (no sound: RESUMED dropped the guess; same question)."""
+        if self._turn is None or self._speculative is not speculative:
+            return
+        if task.cancelled() or task.exception() is not None:
+            return  # the turn's own end awaits it and reports the failure
+        expect, locale = speculative[2], self.session.locale
+        if expect is not self.session.expect:
+            return
+        expectations = self._speech.expectations
+        try:
+            text, _ = expectations.snap(task.result().text.strip(), expect, locale)
+            verdict = TurnCompletion.from_expectations(expectations).check(text, expect, locale)
+        except Exception:  # the full silence still ends the turn
+            log.exception("call %s: the completeness check failed", self.session.call_sid)
+            return
+        if not verdict:
+            log.debug("call %s: no early end (%s)", self.session.call_sid, verdict.reason)
+            return
+        event = self._turn.end_now(self._clock, pause)
+        if event is None:
+            return
+        log.info(
+            "call %s: turn ended early at %d ms of silence (%s, expected %s)",
+            self.session.call_sid,
+            ms(event.silence),
+            verdict.reason,
+            expect.value if expect else "-",
+        )
+        self._ended(event)
+
+    def _ended(self, event: TurnEvent) -> None:
+        """ENDED (by silence, early, length, hang-up) or DISCARDED."""
+        if event.kind is TurnEventKind.DISCARDED:
+            self._speculative = None
+        elif event.kind is TurnEventKind.ENDED:
+            metrics.turn_ended(event.reason)
             now = time.monotonic()
-            silence = self._turn.end_silence if event.reason == "silence" else 0.0
+            if event.reason == "silence":
+                silence = self._turn.end_silence
+            elif event.reason == "early":
+                silence = event.silence  # the real silence so far, not the configured one
+            else:
+                silence = 0.0
             ended_s = event.at - silence  # the turn ends `silence` after the speech did
             heard = _Heard(
                 audio=event.audio,
@@ -130,6 +193,7 @@ class Listener:
                 speech_ended_at=now - silence,
                 turn_ended_at=now,
                 expect=self.session.expect,
+                how=event.reason,
             )
             speculative, self._speculative = self._speculative, None
             if speculative is not None and len(event.audio) - speculative[1] > _SPECULATION_SLACK:
@@ -139,8 +203,6 @@ class Listener:
             self._recognizing += 1
             task = self._work.spawn(self._recognize(heard, speculative))
             task.add_done_callback(lambda _: self._done_recognizing())
-        elif kind is TurnEventKind.DISCARDED:
-            self._speculative = None
 
     def _done_recognizing(self) -> None:
         self._recognizing -= 1
@@ -187,7 +249,7 @@ class Listener:
         # What the caller said is theirs: its words only at DEBUG, never in the INFO log.
         log.info(
             "call %s: caller turn of %d words (confidence %s, recognizer %.2fs, speculative %s, "
-            "expected %s, %d words snapped)",
+            "expected %s, %d words snapped, ended by %s)",
             self.session.call_sid,
             len(text.split()),
             transcript.confidence,
@@ -195,6 +257,7 @@ class Listener:
             speculative is not None,
             heard.expect.value if heard.expect else "-",
             len(snaps),
+            heard.how,
         )
         log.debug(
             "call %s: caller said %r (heard %r)", self.session.call_sid, text, transcript.text

@@ -7,7 +7,8 @@
     CallEnding (voice/call_ending.py): hang-up, transfer, triage, teardown, the record
     CallTimers (voice/timers.py): maximum length, no input, keypad pauses
     Voicemail (voice/voicemail.py), in the conversation's place when the stream's `mode` is
-    voicemail (a transfer nobody answered): no dialogue, the message becomes a ticket
+    voicemail (a transfer nobody answered): no dialogue, the message becomes a ticket;
+    CapacityVoicemail (voice/capacity_message.py) when it is at_capacity (the line was full)
 
 Nothing here blocks the event loop: recognition and synthesis run in worker threads,
 dispatch calls too. A citizen is never stranded: when the dialogue or recognition fails,
@@ -28,6 +29,7 @@ from dispatch.logcontext import bind_call_sid
 from voice.call_ending import CallEnding
 from voice.call_line import BackgroundWork, CallLine
 from voice.call_session import CallRegistry, CallSession, CallState
+from voice.capacity_message import CapacityVoicemail, MessageListener
 from voice.conversation import Conversation
 from voice.frames import (
     CallerAudio,
@@ -128,6 +130,7 @@ class CallPipeline:
             lambda: speech.synthesizer(session.locale),
             lambda text: speech.prompt_cache.get(text, session.locale),
             lambda utterance: conversation.bot_turn_finished(utterance),
+            cached=lambda text: speech.prompt_cache.cached(text, session.locale),
         )
         line, work = CallLine(recorder, speaker), BackgroundWork()
         timers = CallTimers(
@@ -168,7 +171,13 @@ class CallPipeline:
                 max_seconds=settings.voicemail_max_seconds,
                 listening=lambda: listener.busy,
             )
-        listener = Listener(
+        # The line was full (voice/capacity.py): a message is taken, no dialogue, no VAD.
+        message = MessageListener.for_session(session, line, timers.caller_active, settings)
+        if message is not None:
+            answers = CapacityVoicemail(
+                session, services, line, work, conversation, ending, listener=message
+            )
+        listener = message or Listener(
             session,
             speech,
             line,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from voice.utterance_audio import PACE
 
 log = logging.getLogger("dutyline.voice.prompts")
 
@@ -79,13 +83,44 @@ def voicemail_prompts(locale: str) -> VoicemailPrompts:
     return VOICEMAIL.get(locale, VOICEMAIL["en"])
 
 
-def warm(prompt_cache: Any, locale: str = "en") -> None:
+def _pace(text: str, audio_seconds: float, making_seconds: float) -> None:
+    """The warm-up's sentences teach the Speaker how fast Piper is on this machine."""
+    PACE.observe(len(text), audio_seconds, making_seconds)
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """What the start-up synthesis cost."""
+
+    prompts: int  # made now
+    seconds: float
+    audio_bytes: int  # the whole cache's 8 kHz PCM afterwards
+    failed: bool = False
+
+
+def warm(prompt_cache: Any, locale: str = "en", *, replies: Iterable[str] = ()) -> WarmUp:
     """Synthesize the fixed prompts now (blocking): call once after the models load.
 
-    Not done during a call: Piper serves one synthesis at a time, and a caller
-    waiting for a reply must not queue behind prompts nobody asked for yet.
+    `replies`: the dialogue's sentences without a slot (nlu.fixed_replies), made too so
+    the greeting, the questions and the goodbyes never wait for the synthesizer. Not done
+    during a call: a caller waiting for a reply must not queue behind prompts nobody
+    asked for yet. A locale the voice cannot speak is logged, not fatal: its sentences
+    are synthesized when said, as before.
     """
+    started = time.monotonic()
+    made, failed = 0, False
     try:
-        prompt_cache.warm((*FIXED, *voicemail_prompts(locale).fixed), locale)
+        made += prompt_cache.warm((*FIXED, *voicemail_prompts(locale).fixed), locale)
+        made += prompt_cache.warm(replies, locale, timed=_pace)
     except Exception:
-        log.exception("could not cache the fixed prompts")
+        log.exception("could not cache the fixed prompts for locale %s", locale)
+        failed = True
+    result = WarmUp(made, round(time.monotonic() - started, 1), prompt_cache.audio_bytes, failed)
+    log.info(
+        "fixed prompts for %s: %d made in %.1f s, %.1f MB of audio cached",
+        locale,
+        result.prompts,
+        result.seconds,
+        result.audio_bytes / 1e6,
+    )
+    return result

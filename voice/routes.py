@@ -1,5 +1,6 @@
 """Twilio's side of a call: the incoming-call webhook, the Media Stream, status callbacks,
 and <Dial>'s callback (an unanswered transfer comes back to the Media Stream as a voicemail).
+Above DUTYLINE_MAX_CALLS the webhook answers as DUTYLINE_AT_CAPACITY says (voice/capacity.py).
 
 Every request must carry a valid X-Twilio-Signature over our public URL
 (Settings.public_url, not the address the proxy forwarded to); the Media
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
@@ -19,7 +21,9 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from dispatch.contract import CallEnd, CallStart
 from dispatch.logcontext import bind_call_sid
 from voice.call_session import CallState
+from voice.capacity import AT_CAPACITY_MODE, capacity_of, refusal_twiml
 from voice.media_stream import registry_of, serve_stream
+from voice.metrics import call_refused
 from voice.transfers import ANSWERED, DIAL_PATH, after_dial
 from voice.twilio_serializer import TwilioSerializer
 from voice.twilio_signature import signature_valid, signed_form
@@ -97,8 +101,28 @@ async def incoming_call(request: Request) -> Response:
         log.error("call %s arrived before the speech models were loaded", call_sid)
         return _starting_up(response)
     parameters = {"caller": caller, "called": called, "locale": locale}
+    if not capacity_of(request.app).admit(call_sid, registry_of(request.app)):
+        return await _at_capacity(services, call_sid, parameters)
     response.append(connect_stream(settings.public_url, parameters))
     return _xml(response)
+
+
+async def _at_capacity(services: Any, call_sid: str, parameters: dict[str, str]) -> Response:
+    """The line is full (voice/capacity.py): a message taken on our stream without the
+    dialogue, or the emergency number and the alternatives and goodbye."""
+    settings = services.settings
+    call_refused("capacity")
+    response = VoiceResponse()
+    if settings.at_capacity == "voicemail":
+        parameters = parameters | {"mode": AT_CAPACITY_MODE}
+        response.append(connect_stream(settings.public_url, parameters))
+        return _xml(response)
+    end = CallEnd(call_sid=call_sid, ended_at=datetime.now(UTC), outcome="refused_at_capacity")
+    try:  # the status callback adds Twilio's status later; the first outcome stays
+        await asyncio.to_thread(services.dispatch.close_call, end)
+    except Exception:
+        log.exception("call %s: could not record the refusal at capacity", call_sid)
+    return _xml(refusal_twiml(settings))
 
 
 @router.post(STATUS_PATH)
@@ -112,9 +136,16 @@ async def call_status(request: Request) -> Response:
     log.info("call %s status %s", call_sid, status)
     if not call_sid or status not in FINAL_STATUSES:
         return Response(status_code=204)
+    capacity_of(request.app).release(call_sid)  # over before its stream started, if it had one
     session = registry_of(request.app).get(call_sid)
     if session is not None and session.state is not CallState.ENDED:
         session.telephony_status = status  # the stream's end closes the record with it
+        return Response(status_code=204)
+    # Not this replica's stream: if another replica's holds it, that one closes the record
+    # (or, if it died, dispatch's lost-call sweep files the caller's words); not "abandoned".
+    if session is None and await asyncio.to_thread(
+        services.dispatch.note_call_ended, call_sid, status
+    ):
         return Response(status_code=204)
     end = CallEnd(
         call_sid=call_sid,

@@ -7,6 +7,7 @@ others in dutyline/settings.py, read from the same environment and `.env`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -42,9 +43,40 @@ class VoiceSettings(DispatchSettings):
         description="Whisper encoder window; shorter is faster (see docs/benchmarks.md).",
     )
     end_of_turn_silence_ms: int = Field(600, alias="DUTYLINE_END_OF_TURN_SILENCE_MS")
+    end_of_turn_pause_ms: int = Field(
+        250, ge=50, alias="DUTYLINE_END_OF_TURN_PAUSE_MS",
+        description="Silence at which the turn so far is transcribed speculatively.",
+    )  # fmt: skip
+    early_end_of_turn: bool = Field(
+        True, alias="DUTYLINE_EARLY_END_OF_TURN",
+        description="End the turn at that pause when its transcript is a complete answer "
+        "to the question (voice/turn_completion.py); off: always the full silence.",
+    )  # fmt: skip
     no_input_timeout_seconds: float = Field(7.0, alias="DUTYLINE_NO_INPUT_TIMEOUT_SECONDS")
     max_call_seconds: int = Field(600, alias="DUTYLINE_MAX_CALL_SECONDS")
     piper_voice: str = Field("en_US-joe-medium", alias="DUTYLINE_PIPER_VOICE")
+
+    # --- a line that knows when it is full (issue 12, voice/capacity.py) ----
+    max_calls: int = Field(
+        10, ge=0, alias="DUTYLINE_MAX_CALLS",
+        description="Calls at once this replica admits to the full dialogue; the next ones "
+        "get DUTYLINE_AT_CAPACITY. 10 is a placeholder until the machine's capacity is "
+        "measured with `dutyline bench latency` (the calls at which p95 crosses the target); "
+        "0 admits none (a replica being drained).",
+    )  # fmt: skip
+    at_capacity: Literal["voicemail", "emergency"] = Field(
+        "voicemail", alias="DUTYLINE_AT_CAPACITY",
+        description="Above DUTYLINE_MAX_CALLS: `voicemail`, a short message, then the "
+        "caller's message becomes a voicemail ticket (recognized when the recognizer is idle); "
+        "`emergency`, a short message with the emergency number and "
+        "DUTYLINE_NON_EMERGENCY_ALTERNATIVES, then hang up (the call is still recorded).",
+    )  # fmt: skip
+    non_emergency_alternatives: str = Field(
+        "", alias="DUTYLINE_NON_EMERGENCY_ALTERNATIVES",
+        description="A sentence said after the emergency number to callers the full line "
+        "turns away (DUTYLINE_AT_CAPACITY=emergency), in the line's language, e.g. 'You can "
+        "also report it online at riverton.gov/report, or call 311 in the morning.'",
+    )  # fmt: skip
 
     @property
     def signing_token(self) -> str:

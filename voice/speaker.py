@@ -1,7 +1,11 @@
 """The bot's voice on the line: text -> Piper (worker thread) -> 8 kHz -> 20 ms frames.
 
 Audio goes out as it is synthesized, paced a little ahead of playback so a
-barge-in has little to throw away. A mark follows every sentence; the line
+barge-in has little to throw away. Sentences the dialogue always says the same way
+come from the prompt cache, made at start-up; the next queued utterance is made
+while the current one plays (voice.utterance_audio), so a reply in several messages
+has no silence inside it. A silence that does happen inside a bot turn is counted
+(voice.metrics: dutyline_bot_audio_gaps_total). A mark follows every sentence; the line
 echoes it when the caller has heard that sentence, which is how we know what
 was actually heard. `interrupt()` stops synthesis and sends `clear` at once,
 unless the reply must be heard to the end (a ticket number, a goodbye).
@@ -10,32 +14,31 @@ unless the reply must be heard to the end (a ticket number, a goodbye).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
-import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from nlu.fixed_replies import split_sentences
+from voice import metrics
 from voice.frames import BotAudio, BotSays, ClearPlayback, Frame, PlaybackMark
 from voice.recorder import CallRecorder
-from voice.speech import speak
 from voice.stages import PHONE_RATE, Synthesizer
+from voice.utterance_audio import PACE, AudioSources, UtteranceAudio
 
 log = logging.getLogger("dutyline.voice.speaker")
 
 FRAME_BYTES = 320  # 20 ms of 8 kHz PCM16
-SENTENCE_MAKING_SECONDS = 1.0  # what Piper may take for a sentence when calls queue
 FRAME_SECONDS = 0.02
 LEAD_SECONDS = 0.3  # how far ahead of playback audio is sent
 MARK_GRACE_SECONDS = 3.0  # a mark not echoed this long after its audio ended counts as heard
+GAP_TOLERANCE_SECONDS = 0.02  # a line that ran dry for less is clock jitter, not a gap
+MAX_HOLD_SECONDS = 2.0  # the longest a turn's cached start waits for what follows it
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def sentences(text: str) -> list[str]:
-    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+# The dialogue's rule, so a reply's sentences match the cache's keys (nlu.fixed_replies).
+sentences = split_sentences
 
 
 @dataclass(eq=False)  # identity: the same text may be said twice
@@ -48,6 +51,8 @@ class Utterance:
     started_ms: int | None = None
     ended_ms: int | None = None
     interrupted: bool = False
+    gaps: int = 0  # times the line ran dry before this utterance's audio went on
+    gap_seconds: float = 0.0
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -67,11 +72,12 @@ class Speaker:
         synthesizer: Callable[[], Synthesizer],
         prompt_audio: Callable[[str], bytes],
         on_finished: Callable[[Utterance], None],
+        *,
+        cached: Callable[[str], bytes | None] = lambda text: None,
     ) -> None:
         self._send = send
         self._recorder = recorder
-        self._synthesizer = synthesizer
-        self._prompt_audio = prompt_audio
+        self._sources = AudioSources(synthesizer, prompt_audio, cached)
         self._on_finished = on_finished
         self._queue: deque[Utterance] = deque()
         self._wake = asyncio.Event()
@@ -81,6 +87,14 @@ class Speaker:
         self._play_until = 0.0
         self._count = 0
         self._mark_count = 0
+        # Audio made or being made, one utterance at a time, in the order they are said.
+        self._audio: dict[Utterance, UtteranceAudio] = {}
+        self._making: UtteranceAudio | None = None
+        self._made_until = 0.0  # when the audio made so far will have played (estimate)
+        self._in_turn = False  # audio sent, and more of the same turn is queued
+        self._sentence_made = asyncio.Event()  # set whenever a sentence's audio is made
+        self.gaps = 0  # the line ran dry inside a bot turn, this call
+        self.gap_seconds = 0.0
         self.idle_event = asyncio.Event()
         self.idle_event.set()
 
@@ -110,12 +124,14 @@ class Speaker:
         utterance = Utterance(say=say, number=self._count)
         self._queue.append(utterance)
         self._update_idle()
+        self._make_next()
         self._wake.set()
         return utterance
 
     async def run(self) -> None:
         while True:
             while not self._queue:
+                self._in_turn = False  # all of the turn has been sent
                 self._wake.clear()
                 await self._wake.wait()
             utterance = self._current = self._queue.popleft()
@@ -128,40 +144,127 @@ class Speaker:
             self._current = None
             self._update_idle()
 
-    async def _speak(self, utterance: Utterance) -> None:
-        if utterance.say.fixed:  # a fixed prompt: cached audio, one piece
-            pcm = await asyncio.to_thread(self._prompt_audio, utterance.say.text)
-            for start in range(0, len(pcm), FRAME_BYTES):
-                frame = pcm[start : start + FRAME_BYTES].ljust(FRAME_BYTES, b"\0")
-                await self._send_frame(utterance, frame)
-            await self._mark(utterance, utterance.say.text)
-            await self._mark(utterance, None)
+    # --- making audio ahead -----------------------------------------------------------
+
+    def _make_next(self) -> None:
+        """Start making the first said utterance that has no audio yet, unless one is being
+        made: one worker per call, the next one starting when the one before is made."""
+        if self._making is not None:
             return
+        waiting = [u for u in (self._current, *self._queue) if u is not None]
+        utterance = next((u for u in waiting if u not in self._audio), None)
+        if utterance is None:
+            return
+        now = time.monotonic()
+        ahead = max(self._made_until, self._play_until)
+        audio = UtteranceAudio(
+            self._parts(utterance),
+            self._sources,
+            fixed=utterance.say.fixed,
+            # Nothing left to play: the caller waits, so it is due now.
+            starts_at=ahead if ahead > now and self.audible else None,
+            on_made=self._made,
+            on_sentence=self._sentence_made.set,
+        )
+        self._audio[utterance] = self._making = audio
+        audio.start()
+
+    def _made(self, audio: UtteranceAudio) -> None:
+        if audio is not self._making:
+            return  # dropped by a barge-in
+        self._making = None
+        self._made_until = audio.ends_at
+        self._make_next()
+
+    def _drop_audio(self, utterances: list[Utterance]) -> None:
+        """Stop making what will not be said (barge-in, hang-up): no Piper work piles up."""
+        for utterance in utterances:
+            audio = self._audio.pop(utterance, None)
+            if audio is not None:
+                audio.stop()
+        self._making = None
+        self._made_until = 0.0
+
+    def _parts(self, utterance: Utterance) -> list[str]:
+        return [utterance.say.text] if utterance.say.fixed else sentences(utterance.say.text)
+
+    def _first_to_synthesize(self) -> tuple[Utterance, int, float] | None:
+        """The turn's first sentence that is not cached (its utterance and index) and the
+        seconds of cached audio before it; None if all is cached or it comes first."""
+        ahead = 0.0
+        for utterance in (u for u in (self._current, *self._queue) if u is not None):
+            for index, part in enumerate(self._parts(utterance)):
+                audio = self._sources.cached(part)
+                if audio is None:
+                    return (utterance, index, ahead) if ahead else None
+                ahead += len(audio) / (2 * PHONE_RATE)
+        return None
+
+    async def _hold(self) -> None:
+        """A turn that opens with cached sentences ("Let me read that back.") and goes on
+        with one Piper must make waits, if need be, so that the cached audio covers the
+        making: a short wait before the turn rather than a silence inside it."""
+        first = self._first_to_synthesize()
+        if first is None:
+            return
+        utterance, index, ahead = first
+        hold = min(PACE.making_seconds(self._parts(utterance)[index]) - ahead, MAX_HOLD_SECONDS)
+        deadline = time.monotonic() + hold
+        while (remaining := deadline - time.monotonic()) > 0:
+            audio = self._audio.get(utterance)
+            if audio is not None and audio.sentences_made > index:
+                return
+            self._sentence_made.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sentence_made.wait(), remaining)
+
+    async def _speak(self, utterance: Utterance) -> None:
+        if utterance not in self._audio:
+            self._making = None  # whatever is being made is not needed first any more
+            self._make_next()
+        audio = self._audio[utterance]
+        if not self._in_turn:
+            await self._hold()
         pending = bytearray()
-        async for sentence, pcm in self._audio(sentences(utterance.say.text)):
-            if pcm is not None:
-                pending += pcm
-                while len(pending) >= FRAME_BYTES:
-                    await self._send_frame(utterance, bytes(pending[:FRAME_BYTES]))
-                    del pending[:FRAME_BYTES]
-                continue
-            if pending:  # the sentence's last partial frame
-                await self._send_frame(utterance, bytes(pending).ljust(FRAME_BYTES, b"\0"))
-                pending.clear()
-            await self._mark(utterance, sentence)
-        await self._mark(utterance, None)
+        try:
+            async for sentence, pcm in audio.items():
+                if pcm is not None:
+                    pending += pcm
+                    while len(pending) >= FRAME_BYTES:
+                        await self._send_frame(utterance, bytes(pending[:FRAME_BYTES]))
+                        del pending[:FRAME_BYTES]
+                    continue
+                if pending:  # the sentence's last partial frame
+                    await self._send_frame(utterance, bytes(pending).ljust(FRAME_BYTES, b"\0"))
+                    pending.clear()
+                await self._mark(utterance, sentence)
+            await self._mark(utterance, None)
+        finally:
+            audio.stop()  # barge-in: Piper stops after the chunk it is on
+            self._audio.pop(utterance, None)
 
     async def _send_frame(self, utterance: Utterance, frame: bytes) -> None:
         ahead = self._play_until - time.monotonic()
         if ahead > LEAD_SECONDS:
             await asyncio.sleep(ahead - LEAD_SECONDS)
         now = time.monotonic()
+        if self._in_turn and now - self._play_until > GAP_TOLERANCE_SECONDS:
+            self._gap(utterance, now - self._play_until)
+        self._in_turn = True
         self._play_until = max(self._play_until, now) + FRAME_SECONDS
         offset = self._recorder.bot(frame)
         if utterance.first_audio_at is None:
             utterance.first_audio_at = now
             utterance.started_ms = offset
         await self._send(BotAudio(frame))
+
+    def _gap(self, utterance: Utterance, seconds: float) -> None:
+        """The line ran dry inside a bot turn: the caller heard a silence nobody meant."""
+        utterance.gaps += 1
+        utterance.gap_seconds += seconds
+        self.gaps += 1
+        self.gap_seconds += seconds
+        metrics.bot_audio_gap(seconds)
 
     async def _mark(self, utterance: Utterance, sentence: str | None) -> None:
         self._mark_count += 1
@@ -172,51 +275,6 @@ class Speaker:
             utterance, sentence, max(self._play_until, time.monotonic()), ends_ms
         )
         await self._send(PlaybackMark(name))
-
-    async def _audio(self, parts: list[str]) -> AsyncIterator[tuple[str, bytes | None]]:
-        """8 kHz PCM of each sentence as Piper produces it: (sentence, chunk) pairs, then
-        (sentence, None) when the sentence is done.
-
-        One worker thread synthesizes the sentences back to back, so the next sentence is
-        ready before the current one has finished playing (no gaps between sentences).
-        """
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[tuple[str, bytes | None] | BaseException | None] = asyncio.Queue()
-        stop = threading.Event()
-        synthesizer = self._synthesizer()
-
-        def produce() -> None:
-            try:
-                playing_from: float | None = None  # when the reply's first audio was ready
-                ready_seconds = 0.0  # audio made so far
-                for sentence in parts:
-                    # The first sentence is due now (the caller waits in silence); each later
-                    # one, made whole, before the audio ahead of it runs out.
-                    due = None
-                    if playing_from is not None:
-                        due = playing_from + ready_seconds - SENTENCE_MAKING_SECONDS
-                    for chunk in speak(synthesizer, sentence, due=due):
-                        if playing_from is None:
-                            playing_from = time.monotonic()
-                        ready_seconds += len(chunk) / (2 * PHONE_RATE)
-                        if stop.is_set():
-                            return
-                        loop.call_soon_threadsafe(chunks.put_nowait, (sentence, chunk))
-                    loop.call_soon_threadsafe(chunks.put_nowait, (sentence, None))
-            except BaseException as error:  # handed to the loop, raised there
-                loop.call_soon_threadsafe(chunks.put_nowait, error)
-            finally:
-                loop.call_soon_threadsafe(chunks.put_nowait, None)
-
-        worker = loop.run_in_executor(None, produce)
-        try:
-            while (item := await chunks.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()  # barge-in: Piper stops after the chunk it is on
-            del worker
 
     # --- the line's echoes, barge-in -----------------------------------------------------
 
@@ -251,8 +309,10 @@ class Speaker:
             self._speaking.cancel()
         dropped = [m.utterance for m in self._marks.values()]
         dropped += [u for u in (self._current, *self._queue) if u is not None]
+        self._drop_audio([u for u in (self._current, *self._queue) if u is not None])
         self._marks.clear()
         self._queue.clear()
+        self._in_turn = False
         self._recorder.clear_bot()
         self._play_until = time.monotonic()
         await self._send(ClearPlayback())
@@ -277,8 +337,10 @@ class Speaker:
             self._speaking.cancel()
         pending = [m.utterance for m in self._marks.values()]
         pending += [u for u in (self._current, *self._queue) if u is not None]
+        self._drop_audio(pending)
         self._marks.clear()
         self._queue.clear()
+        self._in_turn = False
         for utterance in dict.fromkeys(pending):
             if not utterance.done.is_set():
                 utterance.interrupted = True

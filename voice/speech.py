@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -66,23 +67,31 @@ def speak(synthesizer: Synthesizer, text: str, *, due: float | None = None) -> I
 
 
 class PromptCache:
-    """8 kHz PCM of fixed prompts, synthesized once (LRU by locale and text). Thread-safe."""
+    """8 kHz PCM of fixed prompts and sentences, synthesized once. Thread-safe.
+
+    What `warm` makes at start-up (the line's own prompts, the dialogue's sentences without
+    a slot) is kept for good; what `get` makes on demand is kept LRU, `max_prompts` of it.
+    """
 
     def __init__(
         self, synthesizer_for: Callable[[str], Synthesizer], *, max_prompts: int = 256
     ) -> None:
         self._synthesizer_for = synthesizer_for
         self._max = max_prompts
+        self._kept: dict[tuple[str, str], bytes] = {}
         self._audio: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _key(text: str, locale: str) -> tuple[str, str]:
+        return locale, " ".join(text.split())
+
     def get(self, text: str, locale: str = "en") -> bytes:
         """The prompt's audio; synthesized now (blocking) if it was not cached."""
-        key = (locale, " ".join(text.split()))
-        with self._lock:
-            if key in self._audio:
-                self._audio.move_to_end(key)
-                return self._audio[key]
+        key = self._key(text, locale)
+        audio = self.cached(text, locale)
+        if audio is not None:
+            return audio
         audio = b"".join(speak(self._synthesizer_for(locale), key[1]))
         with self._lock:
             self._audio[key] = audio
@@ -93,16 +102,50 @@ class PromptCache:
 
     def cached(self, text: str, locale: str = "en") -> bytes | None:
         """The prompt's audio if cached, without synthesizing."""
-        key = (locale, " ".join(text.split()))
+        key = self._key(text, locale)
         with self._lock:
-            return self._audio.get(key)
+            if key in self._kept:
+                return self._kept[key]
+            if key in self._audio:
+                self._audio.move_to_end(key)
+                return self._audio[key]
+        return None
 
-    def warm(self, texts: Iterable[str], locale: str = "en") -> None:
+    def warm(
+        self,
+        texts: Iterable[str],
+        locale: str = "en",
+        *,
+        timed: Callable[[str, float, float], None] | None = None,
+    ) -> int:
+        """Synthesize and keep for good (blocking); returns how many were made now.
+
+        Due a minute from now: a call that needs the voice meanwhile goes first.
+        `timed(text, audio seconds, making seconds)` is told how long each one took.
+        """
+        made = 0
         for text in texts:
-            self.get(text, locale)
+            key = self._key(text, locale)
+            if not key[1] or key in self._kept:
+                continue
+            synthesizer = self._synthesizer_for(locale)
+            began = time.monotonic()
+            audio = b"".join(speak(synthesizer, key[1], due=began + 60))
+            if timed is not None:
+                timed(key[1], len(audio) / (2 * PHONE_RATE), time.monotonic() - began)
+            with self._lock:
+                self._kept[key] = audio
+                self._audio.pop(key, None)
+            made += 1
+        return made
+
+    @property
+    def audio_bytes(self) -> int:
+        with self._lock:
+            return sum(map(len, self._kept.values())) + sum(map(len, self._audio.values()))
 
     def __len__(self) -> int:
-        return len(self._audio)
+        return len(self._kept) + len(self._audio)
 
 
 class SpeechModels:
@@ -122,6 +165,7 @@ class SpeechModels:
         self.expectations: Expectations = NO_EXPECTATIONS
         # Recognitions running or queued, all calls together (changed on the event loop).
         self.recognitions_in_flight = 0
+        self.prompts_ready = False  # the fixed sentences are made (readiness waits for it)
 
     # --- where things live ----------------------------------------------------
     @property

@@ -9,7 +9,9 @@
 - RESUMED: sound came back after a PAUSED; discard the speculative result
   (another PAUSED follows at the next pause).
 - ENDED: silence reached `end_silence_ms` (or the turn hit `max_turn_seconds`);
-  `audio` holds the turn with a little pre-roll and trailing silence.
+  `audio` holds the turn with a little pre-roll and trailing silence. `end_now(at, pause)`
+  ends it early instead, if the turn is still in that pause (the speculative transcript
+  taken there was a complete answer: voice/turn_completion.py).
 - DISCARDED: the "turn" held less than `min_speech_ms` of speech (cough, click).
 
 Time comes from `at` (seconds, any monotonic clock) or, when omitted, from the
@@ -42,7 +44,9 @@ class TurnEvent:
     at: float  # time of the chunk that caused it
     audio: bytes = b""  # 16 kHz PCM16 of the turn (PAUSED and ENDED)
     speech_seconds: float = 0.0  # voiced time in the turn so far
-    reason: str = ""  # for ENDED: "silence" or "max_length"
+    reason: str = ""  # for ENDED: "silence", "early", "max_length" or "hangup"
+    pause: int = 0  # for PAUSED: which pause, to hand back to `end_now`
+    silence: float = 0.0  # for ENDED: seconds since the last voiced chunk
 
     @property
     def audio_seconds(self) -> float:
@@ -68,13 +72,15 @@ class EndOfTurn:
         self.max_turn = max_turn_seconds
         self._pre_roll_bytes = int(pre_roll_ms / 1000 * BYTES_PER_SECOND) // 2 * 2
         self._post_roll_bytes = int(post_roll_ms / 1000 * BYTES_PER_SECOND) // 2 * 2
+        self._pauses = 0  # pauses seen, never reset: a stale `end_now` cannot match a new one
         self.reset()
 
     @classmethod
     def from_settings(cls, settings: object, **overrides: float) -> EndOfTurn:
-        """Build with `settings.end_of_turn_silence_ms` (a dutyline Settings)."""
+        """Build with `settings.end_of_turn_silence_ms` and `end_of_turn_pause_ms`."""
         silence = int(getattr(settings, "end_of_turn_silence_ms", 600))
-        overrides.setdefault("pause_ms", min(250, silence // 2))
+        pause = int(getattr(settings, "end_of_turn_pause_ms", 250))
+        overrides.setdefault("pause_ms", min(pause, silence // 2))
         return cls(end_silence_ms=silence, **overrides)  # type: ignore[arg-type]
 
     def reset(self) -> None:
@@ -147,10 +153,25 @@ class EndOfTurn:
             return self._finish(now, "silence")
         if silence >= self.pause and not self._paused:
             self._paused = True
+            self._pauses += 1
             return TurnEvent(
-                TurnEventKind.PAUSED, now, audio=self._turn_audio(), speech_seconds=self._speech
+                TurnEventKind.PAUSED,
+                now,
+                audio=self._turn_audio(),
+                speech_seconds=self._speech,
+                pause=self._pauses,
             )
         return None
+
+    def end_now(self, at: float | None, pause: int) -> TurnEvent | None:
+        """End the turn at `at` if it is still in the pause `pause` (a PAUSED event's):
+        no sound since, no other turn. None otherwise: the caller went on, and the
+        speculative transcript that asked for this is stale."""
+        if not self._in_turn or not self._paused or pause != self._pauses:
+            return None
+        now = self._clock if at is None else max(at, self._clock)
+        self._clock = now
+        return self._finish(now, "early")
 
     def flush(self) -> TurnEvent | None:
         """End the turn in progress now (the caller hung up mid-sentence): keep its speech."""
@@ -179,7 +200,10 @@ class EndOfTurn:
     def _finish(self, now: float, reason: str) -> TurnEvent:
         audio = self._turn_audio()
         speech = self._speech
+        silence = max(0.0, now - self._last_voice)
         self.reset_turn()
         if speech < self.min_speech:
             return TurnEvent(TurnEventKind.DISCARDED, now, speech_seconds=speech)
-        return TurnEvent(TurnEventKind.ENDED, now, audio, speech_seconds=speech, reason=reason)
+        return TurnEvent(
+            TurnEventKind.ENDED, now, audio, speech_seconds=speech, reason=reason, silence=silence
+        )

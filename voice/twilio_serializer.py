@@ -11,6 +11,8 @@ import binascii
 import json
 from typing import Any
 
+import orjson
+
 from voice.codec import ulaw_decode, ulaw_encode
 from voice.frames import (
     BadFrame,
@@ -31,6 +33,7 @@ from voice.metrics import InboundClock
 MAX_MESSAGE_CHARS = 64 * 1024  # Twilio's frames are ~300 characters; anything huge is not Twilio
 MAX_MEDIA_BYTES = 8000  # one second of mu-law; Twilio sends 160 bytes (20 ms)
 KEYPAD_DIGITS = frozenset("0123456789*#")
+_MEDIA_HEAD = '{"event":"media","media":{"payload":"'
 
 
 __all__ = ["BadFrame", "TwilioSerializer", "UnhearableStream"]
@@ -41,6 +44,8 @@ class TwilioSerializer:
         self.stream_sid: str | None = None
         self.call_sid: str | None = None
         self.inbound = InboundClock()  # the dutyline_inbound_lag_seconds samples
+        self._tail_sid: str | None = None  # the sid _media_tail was made for
+        self._media_tail = ""
 
     # --- Twilio -> frames --------------------------------------------------------
 
@@ -54,12 +59,14 @@ class TwilioSerializer:
         if len(message) > MAX_MESSAGE_CHARS:
             raise BadFrame(f"oversized message ({len(message)} characters)")
         try:
-            data = json.loads(message)
-        except json.JSONDecodeError as error:
+            data = orjson.loads(message)  # ~5x json.loads on a 300-character media frame
+        except orjson.JSONDecodeError as error:
             raise BadFrame(f"not JSON: {error}") from None
         if not isinstance(data, dict):
             raise BadFrame("not a JSON object")
         event = data.get("event")
+        if event == "media":  # 50 a second per call: no table look-up
+            return self._media(data)
         handler = _HANDLERS.get(event) if isinstance(event, str) else None
         if handler is None:
             raise BadFrame(f"unknown event {event!r}")
@@ -129,8 +136,13 @@ class TwilioSerializer:
         if self.stream_sid is None:
             raise RuntimeError("nothing can be sent before the stream's start message")
         if isinstance(frame, BotAudio):
+            # 50 a second while the bot talks: the JSON is a fixed frame around the payload
+            # (base64 needs no escaping; the sid was encoded once, at the start message).
             payload = base64.b64encode(ulaw_encode(frame.pcm8k)).decode("ascii")
-            return self._dump({"event": "media", "media": {"payload": payload}})
+            if self._tail_sid is not self.stream_sid:
+                self._tail_sid = self.stream_sid
+                self._media_tail = '"},"streamSid":' + json.dumps(self.stream_sid) + "}"
+            return _MEDIA_HEAD + payload + self._media_tail
         if isinstance(frame, PlaybackMark):
             return self._dump({"event": "mark", "mark": {"name": frame.name}})
         if isinstance(frame, ClearPlayback):

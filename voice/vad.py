@@ -7,6 +7,7 @@ the 64-sample context and the quiet/starting/speaking/stopping state machine.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,16 @@ class SileroVadModel:
         self, window: np.ndarray, h: np.ndarray, c: np.ndarray
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """Speech probability of one (context + window) float32 row; returns the new state."""
-        out, h, c = self.session.run(None, {"input": window[None, :], "h": h, "c": c})
-        return float(out[0]), h, c
+        return self.probability_of_rows(window[None, :], h, c)
+
+    def probability_of_rows(
+        self, rows: np.ndarray, h: np.ndarray, c: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """The last row's speech probability. The model's first axis is a sequence of one
+        stream's consecutive windows sharing one recurrent state (h and c are fixed at
+        batch 1, so calls cannot be batched together); the state after the last row."""
+        out, h, c = self.session.run(None, {"input": rows, "h": h, "c": c})
+        return float(out[-1]), h, c
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class VadParams:
     start_seconds: float = 0.15  # speech needed before SPEAKING (ignores clicks)
     stop_seconds: float = 0.2  # silence needed before QUIET again
     min_volume_dbfs: float = -55.0  # quieter windows are never speech (line hiss)
+    # Quieter windows skip the model; the last few are run when sound returns.
+    replay_windows: int = 16
 
 
 class SileroVadAnalyzer:
@@ -63,7 +74,9 @@ class SileroVadAnalyzer:
         self.params = params or VadParams()
         self._start_windows = max(1, round(self.params.start_seconds / WINDOW_SECONDS))
         self._stop_windows = max(1, round(self.params.stop_seconds / WINDOW_SECONDS))
-        self._min_rms = 32768.0 * 10 ** (self.params.min_volume_dbfs / 20)
+        min_rms = 32768.0 * 10 ** (self.params.min_volume_dbfs / 20)
+        self._min_energy = WINDOW_SAMPLES * min_rms * min_rms  # sum of squares at the floor
+        self.skipped = 0  # windows below the floor, not run through the model
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +84,8 @@ class SileroVadAnalyzer:
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
+        # The quiet windows not run (the last replay_windows, plus one for its context).
+        self._quiet: deque[np.ndarray] = deque(maxlen=self.params.replay_windows + 1)
         self._count = 0
         self.state = VadState.QUIET
         self.last_probability = 0.0
@@ -86,14 +101,41 @@ class SileroVadAnalyzer:
 
     def _step(self, window: np.ndarray) -> None:
         scaled = window / 32768.0
-        row = np.concatenate([self._context, scaled])
+        if float(np.dot(window, window)) < self._min_energy:
+            # Below the volume floor a window is never speech, whatever Silero says: the
+            # inference is skipped (an idle call's largest cost). The window is kept to be
+            # run when sound comes back, so the model meets speech after the same recent
+            # quiet it would have heard (a cold state detects an onset ~0.25 s late).
+            self._quiet.append(scaled)
+            self.last_probability = 0.0
+            self.skipped += 1
+            self._advance(False)
+            return
+        if self._quiet:
+            rows = self._rows([*self._quiet, scaled])
+            self._quiet.clear()
+        else:
+            rows = np.concatenate([self._context, scaled])[None, :]
         self._context = scaled[-CONTEXT_SAMPLES:]
-        probability, self._h, self._c = self.model.probability(row, self._h, self._c)
+        probability, self._h, self._c = self.model.probability_of_rows(rows, self._h, self._c)
         self.last_probability = probability
-        loud = float(np.sqrt(np.mean(window * window))) >= self._min_rms
         speaking = self.state in (VadState.SPEAKING, VadState.STOPPING)
         limit = self.params.threshold - (self.params.release if speaking else 0.0)
-        self._advance(loud and probability >= limit)
+        self._advance(probability >= limit)
+
+    def _rows(self, windows: list[np.ndarray]) -> np.ndarray:
+        """(context + window) rows for consecutive windows; the oldest kept quiet window
+        only lends its tail as the first row's context."""
+        if len(windows) > self.params.replay_windows:
+            context, windows = windows[0][-CONTEXT_SAMPLES:], windows[1:]
+        else:
+            context = self._context
+        rows = np.empty((len(windows), CONTEXT_SAMPLES + WINDOW_SAMPLES), dtype=np.float32)
+        for i, window in enumerate(windows):
+            rows[i, :CONTEXT_SAMPLES] = context
+            rows[i, CONTEXT_SAMPLES:] = window
+            context = window[-CONTEXT_SAMPLES:]
+        return rows
 
     def _advance(self, voiced: bool) -> None:
         state = self.state

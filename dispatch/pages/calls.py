@@ -18,6 +18,7 @@ from dispatch.auth import (
     cookie_or_token_staff,
     require_supervisor,
 )
+from dispatch.contract import AT_CAPACITY_OUTCOMES
 from dispatch.labels import OUTCOME_LABELS
 from dispatch.pages import queries
 from dispatch.pages.common import page_router, render
@@ -34,6 +35,7 @@ router = page_router()
 PAGE_SIZE = 50
 SLOW_REPLY_MS = 2500
 HANDOFF_OUTCOMES = {"transferred": "Handed to a person", "voicemail": "Sent to voicemail"}
+AT_CAPACITY = "at_capacity"  # the outcome filter's value for both AT_CAPACITY_OUTCOMES
 
 
 def _day(raw: str | None, tz: ZoneInfo) -> datetime | None:
@@ -61,10 +63,12 @@ def calls_page(
     tz = ZoneInfo(services.settings.timezone)
     raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
     start, end = _day(raw_from, tz), _day(raw_to, tz)
+    # "at_capacity": either way the full line turned a caller away (dispatch.contract).
+    outcomes = list(AT_CAPACITY_OUTCOMES) if outcome == AT_CAPACITY else [outcome]
     filters = CallFilters(
         started_from=start,
         started_to=end + timedelta(days=1) if end else None,
-        outcome=[outcome] if outcome else None,
+        outcome=outcomes if outcome else None,
         caller_number=caller.strip() or None,
         limit=PAGE_SIZE + 1,
         offset=max(page, 0) * PAGE_SIZE,
@@ -91,6 +95,7 @@ def calls_page(
         calls = calls[:PAGE_SIZE]
         query = {k: v for k, v in request.query_params.items() if k != "page"}
         more = f"/calls?{urlencode({**query, 'page': page + 1})}"
+    today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return render(
         request,
         "calls.html",
@@ -98,6 +103,9 @@ def calls_page(
         session=session,
         calls=calls,
         outcomes=list(OUTCOME_LABELS),
+        at_capacity=AT_CAPACITY,
+        at_capacity_today=queries.calls_at_capacity(session=session, since=today),
+        today=today.date().isoformat(),
         kinds=services.dispatch.kinds,
         f={
             "from": raw_from,
@@ -131,6 +139,11 @@ def call_flags(call: CallDetail, turns: list[dict[str, Any]]) -> list[str]:
         flags.append(HANDOFF_OUTCOMES[call.outcome])
     if call.outcome == "failed":
         flags.append("A component failed during the call; a triage ticket keeps what was said")
+    if call.outcome in AT_CAPACITY_OUTCOMES:
+        flags.append("The line was full (at capacity): no dialogue, " + (
+            "the caller left a voicemail" if call.outcome == "voicemail_at_capacity"
+            else "the caller was given the emergency number and the alternatives"
+        ))  # fmt: skip
     unsure = sum(1 for t in turns if t["flags"] and t["speaker"] == "caller")
     if unsure:
         flags.append(f"{unsure} caller turn(s) heard or understood with low confidence")

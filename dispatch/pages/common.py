@@ -49,6 +49,8 @@ OUTCOME_CLASSES = {
     "failed": "warn",
     "transferred": "warn",
     "emergency_referred": "warn",
+    "voicemail_at_capacity": "warn",
+    "refused_at_capacity": "warn",
     "in_progress": "new",
 }
 

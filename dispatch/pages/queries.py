@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from dispatch.contract import AT_CAPACITY_OUTCOMES
 from dispatch.models import Call, Department, DutyShift, Staff, Ticket, Turn
 
 # Outcomes where the caller got what they called for without a person.
@@ -126,6 +127,17 @@ def time_to_acknowledge(*, session: Session, since: datetime) -> AckTimes:
             for name, values in per_department.items()
         ),
     )
+
+
+def calls_at_capacity(*, session: Session, since: datetime) -> dict[str, int]:
+    """Calls since `since` the full line did not admit to the dialogue, per outcome."""
+    rows = session.exec(
+        select(Call.outcome).where(
+            Call.started_at >= since, col(Call.outcome).in_(AT_CAPACITY_OUTCOMES)
+        )
+    ).all()
+    counts = Counter(rows)
+    return {outcome: counts[outcome] for outcome in AT_CAPACITY_OUTCOMES}
 
 
 # --- admin lists -----------------------------------------------------------------

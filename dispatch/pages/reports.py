@@ -64,6 +64,7 @@ def reports(
         by_hour=by_hour,
         share=share,
         ack=ack,
+        at_capacity=queries.calls_at_capacity(session=session, since=since),
         charts=charts,
         dutylog_day=yesterday(services.settings.timezone),
         section="reports",

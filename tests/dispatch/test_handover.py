@@ -131,6 +131,7 @@ def test_calls_for_review_voicemails_referrals_and_transfers(
         service, "CA" + "u" * 32, night + timedelta(minutes=20), "abandoned", unsure=True
     )
     _call(service, "CA" + "o" * 32, night + timedelta(minutes=25), "status_check")  # nothing to say
+    full = _call(service, "CA" + "r" * 32, night + timedelta(minutes=30), "refused_at_capacity")
     _call(service, "CA" + "x" * 32, city(2026, 11, 25, 8), "emergency_referred")  # the next one
     clock.now = city(2026, 11, 25, 8, 1)
 
@@ -138,9 +139,12 @@ def test_calls_for_review_voicemails_referrals_and_transfers(
     assert [c.call_sid for c in summary.voicemails] == [voicemail]
     assert [c.call_sid for c in summary.emergency_referrals] == [emergency]
     assert [c.call_sid for c in summary.transfers] == [transfer]
-    assert [c.call_sid for c in summary.review] == [failed, unsure]
+    assert [c.call_sid for c in summary.review] == [failed, unsure, full]
     assert summary.review[0].reasons == ["a component failed during the call"]
     assert summary.review[1].reasons == ["1 caller turn(s) heard with low confidence"]
+    assert summary.review[2].reasons == [
+        "the line was full: the caller was given the emergency number only"
+    ]
     assert summary.voicemails[0].caller == MASKED
     assert len(summary.voicemails[0].ticket_numbers) == 1
     # The voicemail went to triage: a parking officer's hand-over has none of these calls.

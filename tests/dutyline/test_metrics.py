@@ -67,6 +67,7 @@ def test_liveness_readiness_and_metrics(app_url: str) -> None:
         ready = http.get("/readyz")
         assert ready.status_code == 503  # Rasa is not there and the models are not loaded
         assert ready.json()["rasa"] == "not ready" and ready.json()["database"] == "ok"
+        assert ready.json()["prompts"] == "being made"  # none made without the models
         assert http.get("/healthz").json() == ready.json()
 
         assert http.get("/metrics").status_code == 401

@@ -153,6 +153,9 @@ class RecordingDispatch:
         with self.lock:
             self.closed.append(end)
 
+    def note_call_ended(self, call_sid: str, status: str) -> bool:
+        return False  # one process: no other replica holds a stream
+
     def file_complaint(self, report):
         from dispatch.contract import FiledTicket
 

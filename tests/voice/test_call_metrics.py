@@ -43,7 +43,8 @@ async def test_metrics_after_one_call(stack: Any) -> None:
     settings = stack.settings
     async with httpx.AsyncClient(base_url=stack.app_url, timeout=30) as http:
         assert (await http.get("/livez")).status_code == 200
-        assert (await http.get("/readyz")).status_code == 200
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["prompts"] == "ok"
         before = samples((await http.get("/metrics")).text)
         call = asyncio.create_task(
             simulate_call(

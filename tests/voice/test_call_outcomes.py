@@ -98,3 +98,40 @@ async def test_an_emergency_referral_is_recorded_as_one(stack: Any) -> None:
     dial = ElementTree.fromstring(transfer["twiml"]).find("./Dial")
     assert dial is not None and dial.get("callerId") == CALLER  # shown to whoever answers
     assert not detail.ticket_numbers  # no report was started: nothing to file
+
+
+async def test_a_status_callback_for_another_replicas_stream_leaves_it_open(stack: Any) -> None:
+    """Twilio's status callback reaching a replica that does not hold the call's stream
+    (dispatch/lost_calls.py): a call streaming elsewhere, with turns stored, stays open for
+    that replica to close (not "abandoned" over what it will file); a call that never
+    streamed is closed as abandoned."""
+    from datetime import UTC, datetime
+
+    from callbench.simulator import TwilioLine
+    from dispatch.contract import CallStart, TurnRecord
+
+    dispatch = stack.services.dispatch
+    settings = stack.settings
+    elsewhere = TwilioLine(stack.app_url, public_url=settings.public_url,
+                           token=settings.signing_token, caller_number=CALLER)  # fmt: skip
+    sid = elsewhere.call_sid
+    await asyncio.to_thread(
+        dispatch.open_call,
+        CallStart(call_sid=sid, caller_number=CALLER, started_at=datetime.now(UTC)),
+    )
+    await asyncio.to_thread(
+        dispatch.record_turn, TurnRecord(call_sid=sid, index=0, speaker="bot", text="Hello.")
+    )
+    assert (await elsewhere.status_callback("completed")).status_code == 204
+    detail = await asyncio.to_thread(dispatch.get_call, sid)
+    assert detail.outcome == "in_progress"
+
+    never = TwilioLine(stack.app_url, public_url=settings.public_url,
+                       token=settings.signing_token, caller_number=CALLER)  # fmt: skip
+    assert never.call_sid != sid
+    await asyncio.to_thread(
+        dispatch.open_call,
+        CallStart(call_sid=never.call_sid, caller_number=CALLER, started_at=datetime.now(UTC)),
+    )
+    assert (await never.status_callback("completed")).status_code == 204
+    assert (await asyncio.to_thread(dispatch.get_call, never.call_sid)).outcome == "abandoned"

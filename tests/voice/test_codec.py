@@ -81,3 +81,28 @@ def test_lengths_for_odd_rates() -> None:
     assert len(resample(bytes(441 * 2), 22050, 8000)) == 160 * 2
     assert len(resample(bytes(1000 * 2), 22050, 8000)) == 363 * 2
     assert resample(b"\x01\x00", 16000, 16000) == b"\x01\x00"
+
+
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (8000, 24000)])
+@pytest.mark.parametrize("chunk", [1, 37, 160, 333])
+def test_upsampling_in_any_chunk_size_equals_one_shot(src: int, dst: int, chunk: int) -> None:
+    # The integer-upsampling path starts each chunk mid-phase when a chunk held back a sample.
+    audio = pcm(np.random.default_rng(chunk).normal(0, 9000, src // 4).clip(-32768, 32767))
+    resampler = Resampler(src, dst)
+    streamed = b"".join(
+        resampler.process(audio[i : i + 2 * chunk]) for i in range(0, len(audio), 2 * chunk)
+    )
+    assert streamed + resampler.flush() == resample(audio, src, dst)
+
+
+def test_upsampling_is_the_windowed_sinc_filter() -> None:
+    # Each 16 kHz sample is the filter bank's phase applied to the 8 kHz samples around it.
+    audio = np.random.default_rng(5).normal(0, 3000, 400)
+    out = samples(resample(pcm(audio), 8000, 16000))
+    resampler = Resampler(8000, 16000)
+    half, k = resampler._half, resampler._k
+    for n in (0, 1, 101, 400, 777):
+        base, phase = divmod(n, 2)
+        x = np.array([audio[base - j] if 0 <= base - j < 400 else 0.0 for j in k])
+        expected = float(np.dot(resampler._bank[phase].astype(np.float64), x.astype("<i2")))
+        assert abs(out[n] - np.clip(round(expected), -32768, 32767)) <= 1, (n, half)

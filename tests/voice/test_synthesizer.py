@@ -7,6 +7,7 @@ import pytest
 
 from dutyline.settings import Settings
 from voice.piper_synthesizer import PiperSynthesizer
+from voice.prompts import FIXED, NOT_HEARD, warm
 from voice.speech import PromptCache, speak, to_phone_audio
 from voice.stages import PHONE_RATE
 
@@ -56,14 +57,41 @@ def test_prompt_cache_synthesizes_once(piper: PiperSynthesizer) -> None:
         calls.append(locale)
         return piper
 
-    cache = PromptCache(synthesizer_for, max_prompts=2)
-    cache.warm(["Hello.", "Goodbye."])
+    cache = PromptCache(synthesizer_for, max_prompts=1)
+    timed: list[tuple[str, float, float]] = []
+    assert cache.warm(["Hello.", "Goodbye."], timed=lambda *t: timed.append(t)) == 2
+    assert cache.warm(["Hello."]) == 0  # kept already
     assert len(calls) == 2 and len(cache) == 2
+    assert [t[0] for t in timed] == ["Hello.", "Goodbye."] and all(t[1] > 0.2 for t in timed)
     audio = cache.get("Hello.")
     assert len(calls) == 2 and audio == cache.cached("Hello.")
     assert len(audio) > PHONE_RATE * 2 * 0.2
-    cache.get("A third prompt.")  # evicts the least recently used ("Goodbye.")
-    assert cache.cached("Goodbye.") is None and cache.cached("Hello.") is not None
+    assert cache.cached("Hello.", "ko") is None  # per locale
+    cache.get("A third prompt.")
+    cache.get("A fourth prompt.")  # evicts the third: on demand, only max_prompts are kept
+    assert cache.cached("A third prompt.") is None and cache.cached("A fourth prompt.")
+    # what was warmed at start-up stays, whatever was asked for since
+    assert cache.cached("Goodbye.") is not None and cache.cached("Hello.") is not None
+    assert cache.audio_bytes == sum(
+        len(cache.cached(t) or b"") for t in ("Hello.", "Goodbye.", "A fourth prompt.")
+    )
+
+
+def test_warm_up_makes_the_dialogue_sentences(piper: PiperSynthesizer) -> None:
+    cache = PromptCache(lambda locale: piper)
+    result = warm(cache, "en", replies=["Where is it?", "Is that right?"])
+    assert not result.failed and result.prompts == len(FIXED) + 3 + 2
+    assert cache.cached("Is that right?", "en") and cache.cached(NOT_HEARD, "en")
+    assert result.audio_bytes == cache.audio_bytes > 0
+
+
+def test_a_locale_without_a_voice_does_not_stop_start_up() -> None:
+    def no_voice(locale: str) -> PiperSynthesizer:
+        raise RuntimeError("the Piper voice is not loaded")
+
+    cache = PromptCache(no_voice)
+    result = warm(cache, "ko", replies=["맞습니까?"])
+    assert result.failed and result.prompts == 0 and len(cache) == 0
 
 
 def test_missing_voice_names_setup(tmp_path) -> None:

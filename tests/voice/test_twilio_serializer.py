@@ -20,6 +20,7 @@ from voice.frames import (
     PlaybackMark,
     StreamConnected,
 )
+from voice.metrics import InboundClock
 from voice.twilio_serializer import BadFrame, TwilioSerializer
 
 START = {
@@ -140,3 +141,37 @@ def test_other_media_formats_are_refused() -> None:
     start["start"]["mediaFormat"]["sampleRate"] = 16000
     with pytest.raises(BadFrame, match="unsupported media format"):
         TwilioSerializer().deserialize(json.dumps(start))
+
+
+def test_outbound_media_is_the_json_twilio_expects_whatever_the_sid() -> None:
+    start = json.loads(json.dumps(START))
+    start["start"]["streamSid"] = 'MZ"é\\1'  # the sid is only ever copied back, escaped
+    serializer = TwilioSerializer()
+    serializer.deserialize(json.dumps(start))
+    message = serializer.serialize(BotAudio(tone()))
+    payload = base64.b64encode(ulaw_encode(tone())).decode()
+    expected = {"event": "media", "media": {"payload": payload}, "streamSid": 'MZ"é\\1'}
+    assert json.loads(message) == expected
+    assert message == json.dumps(expected, separators=(",", ":"))
+
+
+def test_late_inbound_frames_are_counted() -> None:
+    from prometheus_client import REGISTRY
+
+    def late_total() -> float:
+        return REGISTRY.get_sample_value("dutyline_inbound_late_frames_total") or 0.0
+
+    now = [50.0]
+    serializer = TwilioSerializer()
+    serializer.inbound = InboundClock(every=10, clock=lambda: now[0])
+    payload = base64.b64encode(b"\xff" * 160).decode()
+    before = late_total()
+    for frame in range(30):
+        if frame == 10:
+            now[0] += 0.25  # the line stalled: every frame from here on is 250 ms late
+        media = {"track": "inbound", "timestamp": str(frame * 20), "payload": payload}
+        serializer.deserialize(json.dumps({"event": "media", "media": media}))
+        now[0] += 0.02
+    assert serializer.inbound.late == 20
+    assert serializer.inbound.max_lag == pytest.approx(0.25)
+    assert late_total() == before + 20

@@ -74,6 +74,64 @@ def test_vad_start_time_is_configurable(vad_model: SileroVadModel) -> None:
     assert quick.index(S) < slow.index(S)
 
 
+class CountingModel(SileroVadModel):
+    """The real model, counting the windows it is run on."""
+
+    def __init__(self, model: SileroVadModel) -> None:
+        self.session, self.path, self.windows = model.session, model.path, 0
+
+    def probability_of_rows(
+        self, rows: np.ndarray, h: np.ndarray, c: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        self.windows += len(rows)
+        return super().probability_of_rows(rows, h, c)
+
+
+@pytest.mark.slow
+def test_quiet_windows_skip_the_model(vad_model: SileroVadModel) -> None:
+    counting = CountingModel(vad_model)
+    vad = SileroVadAnalyzer(counting)
+    assert set(states_for(vad, bytes(PIPELINE_RATE * 2 * 4))) == {Q}  # an idle line: 4 s
+    assert counting.windows == 0 and vad.skipped == 125
+    speech = phone_pcm16k("Hello, I want to report a pothole.", "flite:rms")
+    assert S in states_for(vad, speech)
+    assert counting.windows > 0  # speech is heard, after a replay of the last quiet windows
+
+
+@pytest.mark.slow
+def test_skipping_quiet_windows_hears_what_the_model_hears(vad_model: SileroVadModel) -> None:
+    # Quiet stretches no longer than the replay: the model sees the same windows either way.
+    first = phone_pcm16k("There is a car on Oak Street.", "flite:slt")
+    second = phone_pcm16k("It has been there all night.", "flite:slt")
+    pause = bytes(int(PIPELINE_RATE * 0.4) * 2)
+    pcm = bytes(int(PIPELINE_RATE * 0.2) * 2) + first + pause + second + pause
+    skipping = SileroVadAnalyzer(vad_model)
+    assert states_for(skipping, pcm) == every_window(vad_model, pcm)
+    assert skipping.skipped > 20
+
+
+def every_window(model: SileroVadModel, pcm: bytes) -> list[VadState]:
+    """The VAD as it was before skipping: the model on every window, gated by volume."""
+    vad, params = SileroVadAnalyzer(model), VadParams()
+    h = c = np.zeros((1, 1, 128), dtype=np.float32)
+    context = np.zeros(64, dtype=np.float32)
+    floor = 32768.0 * 10 ** (params.min_volume_dbfs / 20)
+    states, pending = [], np.zeros(0, dtype=np.float32)
+    for chunk in chunks(pcm):
+        pending = np.concatenate([pending, np.frombuffer(chunk, dtype="<i2").astype(np.float32)])
+        while len(pending) >= 512:
+            window, pending = pending[:512], pending[512:]
+            row = np.concatenate([context, window / 32768.0])
+            context = row[-64:]
+            probability, h, c = model.probability(row, h, c)
+            speaking = vad.state in (S, P)
+            limit = params.threshold - (params.release if speaking else 0.0)
+            loud = float(np.sqrt(np.mean(window * window))) >= floor
+            vad._advance(loud and probability >= limit)
+        states.append(vad.state)
+    return states
+
+
 # --- end of turn (no model, no event loop: scripted VAD states) ---------------
 
 
