@@ -61,7 +61,8 @@ def print_latency(result: dict[str, Any]) -> None:
             "-" if late is None else f"{late} ({inbound['late_seconds']}/{inbound['seconds']} s)",
             "-" if inbound.get("max_lag_ms") is None else f"<= {inbound['max_lag_ms']}",
             f"{level['gap_events']} ({level['gap_frames'] * 20} ms)",
-            f"{level['tickets']}/{level['calls']}",
+            f"{level['tickets']}/{level['calls']}"
+            + (f" ({level['at_capacity']} at capacity)" if level.get("at_capacity") else ""),
         )
     console.print(table)
     processes = Table(

@@ -30,6 +30,7 @@ from callbench.machine import Sampler, listening_process, machine
 from callbench.simulator import FRAME
 from voice.codec import ulaw_decode
 
+AT_CAPACITY = ("voicemail_at_capacity", "refused_at_capacity")  # dispatch.contract's
 STAGES = ("end_of_turn", "recognition", "dialogue", "synthesis")
 # Issue 12's targets, at the caller, milliseconds: (calls at once, p50, p95).
 CALLER_TARGETS = ((1, 450, 700), (12, None, 900), (20, None, 1500))
@@ -158,6 +159,9 @@ def summarize_level(
     audio: dict[tuple[str, str], list[bytes]] | None = None,
     inbound: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    # Calls the line took a message from because it was full have no dialogue: their
+    # figures are the admitted calls' (the refused are counted apart).
+    everyone, runs = runs, [run for run in runs if run.outcome not in AT_CAPACITY]
     stored = [ms for run in runs for ms in run.stored_latencies_ms]
     heard = [ms for run in runs for ms in run.heard_latencies_ms]
     if audio is not None:
@@ -171,7 +175,8 @@ def summarize_level(
                 stages.setdefault(stage, []).append(ms)
     return {
         "concurrency": concurrency,
-        "calls": len(runs),
+        "calls": len(everyone),
+        "at_capacity": len(everyone) - len(runs),
         "seconds": round(seconds, 1),
         "bot_turns": len(stored),
         "caller_turns": len(caller),
@@ -191,9 +196,9 @@ def summarize_level(
         "calls_with_gaps": sum(1 for run in runs if run.gap_frames),
         "longest_gap_ms": max((run.longest_gap_ms for run in runs), default=0),
         "unanswered_turns": sum(run.unanswered_turns for run in runs),
-        "tickets": sum(1 for run in runs if run.ticket_number),
-        "errors": [run.error for run in runs if run.error],
-        "outcomes": _count(run.outcome or "none" for run in runs),
+        "tickets": sum(1 for run in everyone if run.ticket_number),
+        "errors": [run.error for run in everyone if run.error],
+        "outcomes": _count(run.outcome or "none" for run in everyone),
     }
 
 

@@ -58,11 +58,11 @@ class VoiceSettings(DispatchSettings):
 
     # --- a line that knows when it is full (issue 12, voice/capacity.py) ----
     max_calls: int = Field(
-        10, ge=0, alias="DUTYLINE_MAX_CALLS",
+        8, ge=0, alias="DUTYLINE_MAX_CALLS",
         description="Calls at once this replica admits to the full dialogue; the next ones "
-        "get DUTYLINE_AT_CAPACITY. 10 is a placeholder until the machine's capacity is "
-        "measured with `dutyline bench latency` (the calls at which p95 crosses the target); "
-        "0 admits none (a replica being drained).",
+        "get DUTYLINE_AT_CAPACITY. 8 is what a 2-core machine carries with replies at the "
+        "caller within 1.5 s at p95 (`dutyline bench latency`, docs/benchmarks.md); measure "
+        "yours. 0 admits none (a replica being drained).",
     )  # fmt: skip
     at_capacity: Literal["voicemail", "emergency"] = Field(
         "voicemail", alias="DUTYLINE_AT_CAPACITY",

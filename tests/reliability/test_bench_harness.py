@@ -82,3 +82,16 @@ def test_verdicts_follow_the_issue_targets() -> None:
 def test_the_scripted_calls_load() -> None:
     calls = load_calls(ROOT / "data" / "sample_calls" / "calls.yaml")
     assert calls and all(c.says and c.kind and c.department for c in calls)
+
+
+def test_calls_taken_at_capacity_are_counted_apart_from_the_admitted() -> None:
+    """A full line takes a message without dialogue: its long wait for the goodbye is not a
+    turn's latency, so the figures are the admitted calls' and the rest are counted."""
+    admitted = _run([700, 800])
+    admitted.outcome = "ticket_filed"
+    full = _run([9000])
+    full.outcome = "voicemail_at_capacity"
+    level = summarize_level(20, [admitted, full], 10)
+    assert (level["calls"], level["at_capacity"], level["tickets"]) == (2, 1, 2)
+    assert level["max_ms"] == 800 and level["bot_turns"] == 2
+    assert level["outcomes"] == {"ticket_filed": 1, "voicemail_at_capacity": 1}

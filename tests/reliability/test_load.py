@@ -45,6 +45,9 @@ def _app_process(settings: Any, log: Path) -> subprocess.Popen[bytes]:
         "DUTYLINE_RASA_URL": settings.rasa_url,
         "DUTYLINE_ACTION_SERVER_URL": f"http://127.0.0.1:{settings.port}",
         "DUTYLINE_ACTION_TOKEN": settings.action_token_value,  # what start_rasa gave Rasa
+        # Every caller in the dialogue: the load on the pipeline and its memory are what is
+        # measured here (a full line's message path: tests/voice/test_capacity.py).
+        "DUTYLINE_MAX_CALLS": str(LOAD_CALLS),
     }
     command = [
         sys.executable, "-m", "uvicorn", "dutyline.app:create_app", "--factory",
