@@ -40,9 +40,16 @@ _CALLS_KEPT = 2000
 
 
 class RasaDialogue:
-    def __init__(self, url: str | Sequence[str], *, timeout: float, locale: str = "en") -> None:
+    def __init__(
+        self,
+        url: str | Sequence[str],
+        *,
+        timeout: float,
+        locale: str = "en",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         """`url`: one Rasa server, or several (comma-separated) sharing a tracker store."""
-        self._servers = RasaServers(url, timeout=timeout)
+        self._servers = RasaServers(url, timeout=timeout, transport=transport)
         self.url = ", ".join(self._servers.urls)
         self.locale = locale
         self._asked_emergency: OrderedDict[str, str] = OrderedDict()  # call sid -> locale

@@ -35,9 +35,19 @@ def server_urls(urls: str | Sequence[str]) -> list[str]:
 
 
 class RasaServers:
-    def __init__(self, urls: str | Sequence[str], *, timeout: float) -> None:
+    def __init__(
+        self,
+        urls: str | Sequence[str],
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`transport`: what carries the requests (a test's mock; default: the network)."""
         self.urls = server_urls(urls)
-        self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout) for url in self.urls]
+        self._clients = [
+            httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport)
+            for url in self.urls
+        ]
         self._moved: OrderedDict[str, int] = OrderedDict()  # call sid -> server it moved to
 
     async def aclose(self) -> None:

@@ -235,10 +235,7 @@ async def test_the_answer_to_the_emergency_question_is_left_to_the_model() -> No
         text = question if message == "/emergency" else "Okay."
         return httpx.Response(200, json=[{"recipient_id": "x", "text": text}])
 
-    dialogue = RasaDialogue("http://rasa.test", timeout=5)
-    dialogue._http = httpx.AsyncClient(
-        base_url="http://rasa.test", transport=httpx.MockTransport(rasa)
-    )
+    dialogue = RasaDialogue("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa))
     try:
         await dialogue.say("CA1", "there's smoke pouring out of the garage")
         await dialogue.say("CA1", "yes it's on fire hurry")
