@@ -23,4 +23,4 @@ lock_store:
   port: 6379
   db: 1
 YML
-exec rasa run --enable-api --model models/en.tar.gz --endpoints endpoints.yml --port 5005
+exec rasa run --enable-api --model "models/${DUTYLINE_RASA_LOCALE:-en}.tar.gz" --endpoints endpoints.yml --port 5005

@@ -16,8 +16,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from dispatch.contract import ComplaintReport
+from dispatch.i18n import N_, SOURCE_LANGUAGE, local_names, translations
 from dispatch.models import CLOSE_REASON_LABELS, Call, Ticket
 from dispatch.outbox import enqueue
+from dispatch.settings import DATA_DIR
 
 # Twilio's From for a withheld number is "anonymous", "unknown", "+266696687"...: not E.164.
 E164 = re.compile(r"\+[1-9]\d{7,14}")
@@ -46,23 +48,48 @@ def receipt_number(report: ComplaintReport, call: Call | None) -> str | None:
 
 def caller_of(session: Session, ticket: Ticket) -> str | None:
     """The number that phoned this ticket in, from its call record (None if purged)."""
+    return caller_and_locale(session, ticket)[0]
+
+
+def caller_and_locale(session: Session, ticket: Ticket) -> tuple[str | None, str]:
+    """The number that phoned this ticket in and the language of the line it called:
+    a caller is texted in the call's language, whatever the city's staff read."""
     if ticket.channel != "phone" or ticket.call_id is None:
-        return None
+        return None, SOURCE_LANGUAGE
     call = session.get(Call, ticket.call_id)
-    return textable(call.caller_number) if call is not None else None
+    if call is None:
+        return None, SOURCE_LANGUAGE
+    return textable(call.caller_number), call.locale or SOURCE_LANGUAGE
+
+
+def closed_sms(ticket: Ticket, locale: str, *, duplicate: Ticket | None = None) -> str:
+    """A caller's word that their ticket (or the one their report was added to) closed."""
+    _ = translations(locale).gettext
+    label = _(CLOSE_REASON_LABELS.get(ticket.close_reason or "", N_("closed")))
+    kind = local_names(DATA_DIR).kind(ticket.kind, ticket.kind_name, locale)
+    values = {"number": ticket.number, "kind": kind, "label": label}
+    if duplicate is None:
+        return _("Your ticket %(number)s (%(kind)s) is closed: %(label)s.") % values
+    values["duplicate"] = duplicate.number
+    return (
+        _(
+            "Your report %(duplicate)s was added to ticket %(number)s (%(kind)s), "
+            "which is now closed: %(label)s."
+        )
+        % values
+    )
 
 
 def tell_callers_closed(session: Session, ticket: Ticket, now: datetime) -> int:
     """A closed ticket: its caller is told, and so is everyone whose report was added to it
     as a duplicate (each number once). How many texts were queued."""
-    label = CLOSE_REASON_LABELS.get(ticket.close_reason or "", "closed")
     told: set[str] = set()
-    own = caller_of(session, ticket)
+    own, locale = caller_and_locale(session, ticket)
     if own:
         enqueue(
             session,
             to=own,
-            body=f"Your ticket {ticket.number} ({ticket.kind_name}) is closed: {label}.",
+            body=closed_sms(ticket, locale),
             purpose="caller_update",
             at=now,
             ticket_id=ticket.id,
@@ -72,14 +99,13 @@ def tell_callers_closed(session: Session, ticket: Ticket, now: datetime) -> int:
         select(Ticket).where(Ticket.duplicate_of_id == ticket.id).order_by(col(Ticket.id))
     ).all()
     for duplicate in duplicates:
-        number = caller_of(session, duplicate)
+        number, locale = caller_and_locale(session, duplicate)
         if not number or number in told:
             continue
         enqueue(
             session,
             to=number,
-            body=f"Your report {duplicate.number} was added to ticket {ticket.number} "
-            f"({ticket.kind_name}), which is now closed: {label}.",
+            body=closed_sms(ticket, locale, duplicate=duplicate),
             purpose="caller_update",
             at=now,
             ticket_id=duplicate.id,

@@ -216,12 +216,13 @@ class Dispatch(Protocol):
         """The phone of the officer on duty now for this kind (or the fallback)."""
         ...
 
-    def find_place(self, said: str) -> PlaceMatch:
-        """The city's places that the caller's words may mean, best first."""
+    def find_place(self, said: str, city: str | None = None) -> PlaceMatch:
+        """The city's places that the caller's words may mean, best first. `city`: the
+        call's line's city (dispatch/lines.py); None: the deployment's first line's."""
         ...
 
-    def place_vocabulary(self) -> PlaceVocabulary:
-        """The city's street, landmark and alias names."""
+    def place_vocabulary(self, city: str | None = None) -> PlaceVocabulary:
+        """The city's street, landmark and alias names (`city` as for find_place)."""
         ...
 
     def add_caller_note(self, call_sid: str, text: str) -> str | None:

@@ -71,9 +71,17 @@ def targets(session: Session, department: Department, at: datetime) -> list[Targ
     return chain
 
 
-def run_due(engine: Engine, now: datetime, minutes: int, *, base_url: str | None = None) -> int:
+def run_due(
+    engine: Engine,
+    now: datetime,
+    minutes: int,
+    *,
+    base_url: str | None = None,
+    locale: str = "en",
+) -> int:
     """Escalate every ticket whose acknowledgement is overdue; returns how many moved on.
-    `base_url`: the line's public address, for the e-mail's link to the ticket."""
+    `base_url`: the line's public address, for the e-mail's link to the ticket; `locale`:
+    the city's (DUTYLINE_LOCALE), the language of the notice."""
     with session_scope(engine) as session:
         due_ids = session.exec(
             select(Escalation.id)
@@ -84,7 +92,7 @@ def run_due(engine: Engine, now: datetime, minutes: int, *, base_url: str | None
     moved = 0
     for escalation_id in due_ids:
         try:
-            moved += _escalate_one(engine, escalation_id, now, minutes, base_url)
+            moved += _escalate_one(engine, escalation_id, now, minutes, base_url, locale)
         except Exception:  # one bad row must not stop the others
             log.exception("escalation %s failed", escalation_id)
     ESCALATIONS.inc(moved)
@@ -92,7 +100,12 @@ def run_due(engine: Engine, now: datetime, minutes: int, *, base_url: str | None
 
 
 def _escalate_one(
-    engine: Engine, escalation_id: int, now: datetime, minutes: int, base_url: str | None
+    engine: Engine,
+    escalation_id: int,
+    now: datetime,
+    minutes: int,
+    base_url: str | None,
+    locale: str = "en",
 ) -> int:
     with session_scope(engine, write=True) as session:
         row = session.exec(
@@ -145,7 +158,7 @@ def _escalate_one(
             detail=f"not acknowledged in {minutes} min; step {row.step} ({target.reason})",
         )
         notice = officer_notice(
-            ticket, details=ticket.details or {}, escalated=True, base_url=base_url
+            ticket, details=ticket.details or {}, escalated=True, base_url=base_url, locale=locale
         )
         notify_staff(
             session,

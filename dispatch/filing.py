@@ -29,7 +29,7 @@ from dispatch.metrics import ticket_filed
 from dispatch.models import Call, Department, Ticket, TicketStatus
 from dispatch.numbering import next_number
 from dispatch.outbox import email_staff, enqueue
-from dispatch.outbox_texts import caller_receipt_sms, triage_email
+from dispatch.outbox_texts import call_locale, caller_receipt_sms, triage_email, triage_sms
 from dispatch.routing import TRIAGE_DEPARTMENT, RoutingError, duty_supervisor, route
 from dispatch.spool import ComplaintSpool
 from dispatch.ticket_place import PlaceFinder, filed_place
@@ -52,6 +52,7 @@ class FilingRules:
     duplicate_radius_meters: float
     escalation_minutes: int
     base_url: str | None = None  # the line's public address: e-mails link to the ticket
+    locale: str = "en"  # the city's (DUTYLINE_LOCALE): what officers' texts are written in
 
 
 def file_complaint(
@@ -76,6 +77,7 @@ def file_complaint(
                 reason=reason,
                 timezone=rules.timezone,
                 base_url=rules.base_url,
+                locale=rules.locale,
             )
         except Exception as again:
             # Not even that: the database is gone. Keep it on disk until it is back.
@@ -201,7 +203,12 @@ def file_report(
         else:
             escalation.start(session, ticket, at, rules.escalation_minutes)
             notify_assignee(
-                session, ticket=ticket, kinds=rules.kinds, at=at, base_url=rules.base_url
+                session,
+                ticket=ticket,
+                kinds=rules.kinds,
+                at=at,
+                base_url=rules.base_url,
+                locale=rules.locale,
             )
         enqueue(
             session,
@@ -210,6 +217,8 @@ def file_report(
                 number=ticket.number,
                 kind_name=None if triage else ticket.kind_name,
                 duplicate_of=original.number if original else None,
+                locale=call_locale(call),  # the caller's line's language, not the city's
+                kind=ticket.kind,
             ),
             purpose="caller_receipt",
             at=at,
@@ -245,6 +254,7 @@ def file_bare_triage(
     reason: str,
     timezone: str,
     base_url: str | None = None,
+    locale: str = "en",
 ) -> FiledTicket:
     """The last resort: store what was reported with as few moving parts as possible."""
     with session_scope(engine, write=True) as session:
@@ -303,13 +313,15 @@ def file_bare_triage(
         enqueue(
             session,
             to=(supervisor.phone if supervisor else None) or triage.phone,
-            body=f"TRIAGE ticket {ticket.number}: a report could not be routed ({reason}).",
+            body=triage_sms(number=ticket.number, reason=reason, locale=locale),
             purpose="officer",
             at=at,
             ticket_id=ticket.id,
         )
         if supervisor is not None:
-            email = triage_email(number=ticket.number, reason=reason, base_url=base_url)
+            email = triage_email(
+                number=ticket.number, reason=reason, base_url=base_url, locale=locale
+            )
             email_staff(
                 session, supervisor.staff_id, subject=email.subject, body=email.body,
                 purpose="officer", at=at, ticket_id=ticket.id,
@@ -317,7 +329,9 @@ def file_bare_triage(
         enqueue(
             session,
             to=receipt_number(report, call),
-            body=caller_receipt_sms(number=ticket.number, kind_name=None, duplicate_of=None),
+            body=caller_receipt_sms(
+                number=ticket.number, kind_name=None, duplicate_of=None, locale=call_locale(call)
+            ),
             purpose="caller_receipt",
             at=at,
             ticket_id=ticket.id,

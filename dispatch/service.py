@@ -41,6 +41,7 @@ from dispatch.email_sender import EmailNotSet, EmailSender
 from dispatch.handover import HandoverSummary, compile_handover
 from dispatch.handover_notices import send_due as send_due_handovers
 from dispatch.kinds import ComplaintKind, load_kinds
+from dispatch.lines import Lines, lines_of
 from dispatch.models import utcnow
 from dispatch.outbox import DeliveryReport, SmsPolicy, deliver_due
 from dispatch.places.book import PlaceBook
@@ -85,8 +86,17 @@ class DispatchService:
         # Set by DispatchWorkers: nudges the outbox sender after a ticket is filed.
         self.outbox_wakeup: Callable[[], None] | None = None
         self.spool = ComplaintSpool(settings.spool_dir)
-        # The city's places, loaded on first use and kept current with re-imports.
-        self.places = PlaceBook(engine, settings.places_city)
+        # The lines (numbers -> locale and city; dispatch/lines.py): a bad file fails here,
+        # at start-up, with its reason.
+        self.lines: Lines = lines_of(settings)
+        # Each line's city's places, loaded on first use and kept current with re-imports;
+        # `places` is the first line's (typed reports, the officers' map).
+        self.places = PlaceBook(engine, self.lines.default.city)
+        self.place_books: dict[str, PlaceBook] = {
+            city.name: PlaceBook(engine, city.name)
+            for city in self.lines.cities
+            if city.name != self.lines.default.city
+        }
 
     # --- calls (voice/) --------------------------------------------------------------
 
@@ -144,6 +154,7 @@ class DispatchService:
             duplicate_radius_meters=self.settings.duplicate_radius_meters,
             escalation_minutes=self.settings.escalation_minutes,
             base_url=self.settings.public_url,
+            locale=self.settings.locale,  # officers' texts in the city's language
         )
 
     # --- looking up (dialogue) -------------------------------------------------------
@@ -156,13 +167,23 @@ class DispatchService:
         with session_scope(self.engine) as session:
             return read_models.ticket_view(session=session, number=number)
 
-    def find_place(self, said: str) -> PlaceMatch:
-        """The city's places that the caller's words may mean, best first."""
-        return self.places.locate(said)
+    def find_place(self, said: str, city: str | None = None) -> PlaceMatch:
+        """The city's places that the caller's words may mean, best first (city: the
+        line's; None: the first line's)."""
+        return self.place_book(city).locate(said)
 
-    def place_vocabulary(self) -> PlaceVocabulary:
+    def place_vocabulary(self, city: str | None = None) -> PlaceVocabulary:
         """The city's street, landmark and alias names, for recognition."""
-        return self.places.vocabulary()
+        return self.place_book(city).vocabulary()
+
+    def place_book(self, city: str | None = None) -> PlaceBook:
+        if city is None or city == self.places.city_name:
+            return self.places
+        book = self.place_books.get(city)
+        if book is None:  # a stale call's metadata: answer with the first line's city
+            log.warning("no line has the city %r: places of %s used", city, self.places.city_name)
+            return self.places
+        return book
 
     def on_duty_phone(self, kind: str | None) -> str | None:
         with session_scope(self.engine) as session:
@@ -227,6 +248,7 @@ class DispatchService:
                 kinds=self.kinds,
                 escalation_minutes=self.settings.escalation_minutes,
                 base_url=self.settings.public_url,
+                locale=self.settings.locale,
             )
             return read_models.ticket_detail(session=session, ticket=ticket)
 
@@ -317,6 +339,7 @@ class DispatchService:
             now or self.clock(),
             self.settings.escalation_minutes,
             base_url=self.settings.public_url,
+            locale=self.settings.locale,
         )
 
     def deliver_outbox(self, now: datetime | None = None) -> DeliveryReport:

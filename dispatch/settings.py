@@ -87,6 +87,19 @@ class DispatchSettings(BaseSettings):
         Path("places/aliases.yaml"), alias="DUTYLINE_PLACES_ALIASES",
         description="The city's own names for its places (YAML); relative: in the data directory.",
     )  # fmt: skip
+    # issue 14: the numbers the deployment answers, each with its locale and city
+    # (dispatch/lines.py). Empty, or unset with a DUTYLINE_PLACES_* set or no such file:
+    # one line from DUTYLINE_LOCALE and DUTYLINE_PLACES_*.
+    lines: Path | None = Field(
+        Path("lines.yaml"), alias="DUTYLINE_LINES",
+        description="The lines file (YAML: number -> locale and city); relative: in the data "
+        "directory.",
+    )  # fmt: skip
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     # --- SMS to the public and the retention purge's reach (issue 10) -------
     sms_per_number_per_hour: int = Field(

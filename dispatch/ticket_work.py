@@ -98,6 +98,7 @@ def set_status(
     kinds: Mapping[str, ComplaintKind],
     escalation_minutes: int,
     base_url: str | None = None,
+    locale: str = "en",
 ) -> Ticket:
     """Change a ticket's status. Closing needs a CloseReason code; a reason given
     for another status is kept in the audit trail."""
@@ -135,7 +136,9 @@ def set_status(
             target = route(session, department.code, at).target
             give_to(ticket, target)
             ticket.routing_reason = target.reason
-            notify_assignee(session, ticket=ticket, kinds=kinds, at=at, base_url=base_url)
+            notify_assignee(
+                session, ticket=ticket, kinds=kinds, at=at, base_url=base_url, locale=locale
+            )
         escalation.restart(session, ticket, at, escalation_minutes)
     session.add(ticket)
     return ticket
@@ -266,12 +269,16 @@ def notify_assignee(
     kinds: Mapping[str, ComplaintKind],
     at: datetime,
     base_url: str | None = None,
+    locale: str = "en",
 ) -> None:
     """Text the ticket's assignee, and e-mail them when they are staff with an address
     (a fallback contact is only a phone number), through the outbox, in this transaction."""
     kind = kinds.get(ticket.kind) if ticket.kind else None
     details = {(kind.label(k) if kind else k): v for k, v in ticket.details.items()}
-    notice = officer_notice(ticket, details=details, escalated=False, base_url=base_url)
+    # `locale`: the city's (DUTYLINE_LOCALE), the language its officers read.
+    notice = officer_notice(
+        ticket, details=details, escalated=False, base_url=base_url, locale=locale
+    )
     staff = session.get(Staff, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
     notify_staff(
         session,

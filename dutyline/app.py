@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from dispatch.background import DispatchWorkers
 from dispatch.db import make_engine
 from dispatch.email_sender import make_email_sender
+from dispatch.lines import lines_of
 from dispatch.routes import routers as dispatch_routers
 from dispatch.service import DispatchService
 from dutyline.health import router as health_router
@@ -24,10 +25,12 @@ from nlu.actions import router as actions_router
 from nlu.client import RasaDialogue
 from nlu.fixed_replies import fixed_sentences
 from nlu.project import locale_dir
+from nlu.rasa_servers import rasa_locales, rasa_urls_of
 from voice.call_control import CallControl, make_call_control
 from voice.capacity import warm as warm_capacity
 from voice.expectations import Expectations, RecognitionVocabulary
 from voice.prompts import warm
+from voice.recorded_prompts import load_for_locale as load_recorded_prompts
 from voice.routes import router as voice_router
 from voice.sms_routes import router as sms_router
 from voice.softphone import router as softphone_router
@@ -50,24 +53,32 @@ class Services:
 def build_services(settings: Settings, *, speech: SpeechModels | None = None) -> Services:
     call_control = make_call_control(settings)
     engine = make_engine(settings.database_url)
+    # issue 14: every line's locale has a dialogue project and its own Rasa server(s).
+    lines = lines_of(settings)
+    lines.check_locales(rasa_locales(), where=str(settings.lines))
     return Services(
         settings=settings,
         dispatch=DispatchService(
             engine, settings, sms=call_control, email=make_email_sender(settings)
         ),
-        dialogue=RasaDialogue(settings.rasa_url, timeout=settings.rasa_timeout_seconds),
+        dialogue=RasaDialogue(
+            rasa_urls_of(settings),
+            timeout=settings.rasa_timeout_seconds,
+            locale=lines.default.locale,
+        ),
         speech=speech or SpeechModels(settings),
         call_control=call_control,
     )
 
 
-def recognition_vocabulary(services: Services) -> RecognitionVocabulary:
-    """The words the line's questions expect: the city's places, the complaint kinds'
-    keywords, and the words callers use (the dialogue's English training examples)."""
+def recognition_vocabulary(services: Services, locale: str = "en") -> RecognitionVocabulary:
+    """The words the line's questions expect: the city's places (the city of the locale's
+    first line), the complaint kinds' keywords, and the words callers use (the dialogue's
+    training examples of that locale)."""
     dispatch = services.dispatch
-    training = sorted((locale_dir("en") / "data" / "nlu").glob("*.yml"))
+    training = sorted((locale_dir(locale) / "data" / "nlu").glob("*.yml"))
     return RecognitionVocabulary(
-        places=dispatch.place_vocabulary(),
+        places=dispatch.place_vocabulary(dispatch.lines.city_of_locale(locale)),
         complaint_words=tuple(k for kind in dispatch.kinds.values() for k in kind.keywords),
         common_words=tuple(path.read_text(encoding="utf-8") for path in training),
     )
@@ -77,19 +88,32 @@ def load_speech(services: Services) -> None:
     """Load the models, run each once, and synthesize the fixed prompts: no call waits."""
     services.speech.load()
     try:
-        services.speech.expectations = Expectations(recognition_vocabulary(services))
+        lines = services.dispatch.lines
+        main = lines.default.locale
+        # Each other line's place answers get its own city's names (a Korean road's name
+        # is scored against the audio: voice/road_scoring.py).
+        others = {
+            locale: recognition_vocabulary(services, locale).places
+            for locale in lines.locales
+            if locale != main
+        }
+        services.speech.expectations = Expectations(
+            recognition_vocabulary(services, main), locale=main, other_places=others
+        )
     except Exception:
         # Without them the line still hears callers, only without the city's names.
         log.exception("recognition hints unavailable; the recognizer runs without them")
     services.speech.warm_up()
-    locale = services.settings.locale
-    try:  # the dialogue's sentences without a slot: no reply waits for them (issue 12)
-        replies = fixed_sentences(locale, services.settings.data_dir)
-    except Exception:
-        log.exception("the dialogue's fixed sentences for %s are unknown", locale)
-        replies = ()
     try:
-        warm(services.speech.prompt_cache, locale, replies=replies)
+        for locale in services.dispatch.lines.locales:  # every line's language (issue 14)
+            try:  # the dialogue's sentences without a slot: no reply waits for them (issue 12)
+                replies = fixed_sentences(locale, services.settings.data_dir)
+            except Exception:
+                log.exception("the dialogue's fixed sentences for %s are unknown", locale)
+                replies = ()
+            # The city's recordings first: what is recorded is never synthesized (issue 14).
+            own = load_recorded_prompts(services.speech.prompt_cache, locale, services.settings)
+            warm(services.speech.prompt_cache, locale, replies=replies, also=own)
         warm_capacity(services.speech.prompt_cache, services.settings)
     finally:  # made or not (a failure is logged), the replica is ready: Piper makes the rest
         services.speech.prompts_ready = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +16,7 @@ app = typer.Typer(
     help="dutyline: an on-premises AI phone line for civil complaints.", no_args_is_help=True
 )
 console = Console()
+T = TypeVar("T")
 
 
 def _mount() -> None:
@@ -32,6 +35,9 @@ def _mount() -> None:
     from dispatch.cli import dutylog
 
     app.command("dutylog")(dutylog)
+    from voice.prompts_cli import prompts
+
+    app.command("prompts")(prompts)  # the city's recorded prompts (issue 14)
     # The tools (callbench/) are the CLI's alone; the app never imports them.
     from callbench.bench_cli import app as bench_app
     from callbench.call_cli import CallCommand, call
@@ -64,12 +70,25 @@ def setup(
     console.print("[green]✓[/] speech models in models/")
     rasa_env.ensure_venv(console)
     console.print("[green]✓[/] Rasa environment in .venv-rasa/")
-    if train:
-        trained = rasa_env.train(settings, settings.locale, console, force=force_train)
-        console.print(f"[green]✓[/] dialogue model {'trained' if trained else 'up to date'}")
+    if train:  # one model per locale a line uses (data/lines.yaml; issue 14)
+        for locale in _or_exit(rasa_env.line_locales, settings):
+            trained = rasa_env.train(settings, locale, console, force=force_train)
+            state = "trained" if trained else "up to date"
+            console.print(f"[green]✓[/] dialogue model {locale} {state}")
     _migrate_and_seed(settings)
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"Set-up done in {time.monotonic() - started:.1f} s")
+
+
+def _or_exit(read: Callable[[Settings], T], settings: Settings) -> T:
+    """A bad lines file (dispatch/lines.py) stops the command with its reason, no trace."""
+    from dispatch.lines import LinesError
+
+    try:
+        return read(settings)
+    except LinesError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -81,17 +100,22 @@ def migrate() -> None:
 
 def _migrate_and_seed(settings: Settings) -> None:
     from dispatch.db import make_engine, start_up_lock, upgrade
-    from dispatch.places.importer import PlaceSource
+    from dispatch.lines import lines_of
+    from dispatch.places.importer import seed_places
     from dispatch.seed import seed
 
+    cities = _or_exit(lines_of, settings).cities  # every line's city (issue 14)
     with start_up_lock(settings.database_url):  # replicas starting at once take turns
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            seed(engine, settings.data_dir, places=PlaceSource.from_settings(settings))
+            seed(engine, settings.data_dir, places=cities[0].source())
+            for city in cities[1:]:
+                seed_places(engine, city.source())
         finally:
             engine.dispose()
-    console.print(f"[green]✓[/] database migrated and seeded (places of {settings.places_city})")
+    names = ", ".join(city.name for city in cities)
+    console.print(f"[green]✓[/] database migrated and seeded (places of {names})")
 
 
 @app.command()

@@ -31,7 +31,9 @@ async def healthz(request: Request) -> JSONResponse:
     if database_problem:
         problems.append(f"database: {database_problem}")
     if not rasa_ready:
-        problems.append(f"dialogue server not ready at {services.settings.rasa_url}")
+        # Every locale's servers must be (issue 14): name them all.
+        where = getattr(services.dialogue, "urls", None) or services.settings.rasa_url
+        problems.append(f"dialogue server not ready at {where}")
     problems += [f"model {name}: {state}" for name, state in models.items() if state != "loaded"]
     prompts_ready = services.speech.prompts_ready
     if not prompts_ready:  # a call now would wait on Piper for every fixed sentence

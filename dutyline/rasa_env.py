@@ -22,6 +22,7 @@ from dutyline.settings import ROOT, Settings
 
 RASA_VENV = ROOT / ".venv-rasa"
 REQUIREMENTS = ROOT / "nlu" / "requirements-rasa.txt"
+RASA_COMPONENTS = ROOT / "nlu" / "rasa_components"
 PYTHON_VERSION = "3.10"
 
 
@@ -82,6 +83,17 @@ def ensure_venv(console: Console) -> bool:
     return True
 
 
+def line_locales(settings: Settings) -> tuple[str, ...]:
+    """The locales the deployment's lines use (data/lines.yaml), each checked to have a
+    Rasa project; a LinesError (ValueError) says what is wrong."""
+    from dispatch.lines import lines_of
+    from nlu.rasa_servers import rasa_locales
+
+    lines = lines_of(settings)
+    lines.check_locales(rasa_locales(), where=str(settings.lines))
+    return lines.locales
+
+
 def model_path(settings: Settings, locale: str) -> Path:
     return settings.rasa_dir / f"{locale}.tar.gz"
 
@@ -131,6 +143,11 @@ def rasa_environment() -> dict[str, str]:
         }
     )
     env.pop("VIRTUAL_ENV", None)
+    # Our custom Rasa components (nlu/rasa_components/, e.g. the Korean tokenizer), importable
+    # by training and by every server, whatever its working directory.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(RASA_COMPONENTS), os.environ.get("PYTHONPATH")) if p
+    )
     return env
 
 

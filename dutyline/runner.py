@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from dutyline import rasa_env
 from dutyline.settings import ROOT, Settings
-from nlu.rasa_servers import server_urls
+from nlu.rasa_servers import rasa_urls_of
 
 
 def _pump(prefix: str, style: str, stream, console: Console) -> None:
@@ -37,6 +37,7 @@ class Child:
     ):
         self.name, self.style, self.cmd, self.env, self.console = name, style, cmd, env, console
         self.proc: subprocess.Popen[str] | None = None
+        self.url = ""  # a dialogue server's address, for its readiness check
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -94,10 +95,12 @@ def wait_for_rasa(url: str, child: Child, timeout: float = 180.0) -> None:
 
 
 def rasa_children(settings: Settings, console: Console) -> list[Child]:
-    """One Rasa server per URL in DUTYLINE_RASA_URL (comma-separated), on that URL's port.
-    Several need a shared tracker store: DUTYLINE_RASA_TRACKER_REDIS_URL."""
-    urls = server_urls(settings.rasa_url)
-    if len(urls) > 1 and not settings.rasa_tracker_redis_url:
+    """One Rasa server per URL of each locale a line uses (nlu/rasa_servers.py
+    `rasa_urls_of`: DUTYLINE_RASA_URLS, else DUTYLINE_RASA_URL and the ports after it),
+    each with its locale's model, on that URL's port. Several servers of one locale need a
+    shared tracker store: DUTYLINE_RASA_TRACKER_REDIS_URL."""
+    by_locale = rasa_urls_of(settings)
+    if any(len(urls) > 1 for urls in by_locale.values()) and not settings.rasa_tracker_redis_url:
         raise ValueError(
             "several dialogue servers share their conversations through Redis: "
             "set DUTYLINE_RASA_TRACKER_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
@@ -110,28 +113,39 @@ def rasa_children(settings: Settings, console: Console) -> list[Child]:
         key_prefix=settings.rasa_tracker_key_prefix,
         record_days=settings.retention_days,
     )
-    return [
-        Child(
-            "rasa" if len(urls) == 1 else f"ras{n}",
-            "magenta",
-            rasa_env.server_command(
-                settings, settings.locale, port=httpx.URL(url).port or 5005, endpoints=endpoints
-            ),
-            rasa_env.rasa_environment(),
-            console,
-        )
-        for n, url in enumerate(urls, start=1)
-    ]
+    children = []
+    for index, (locale, urls) in enumerate(by_locale.items()):
+        for n, url in enumerate(urls, start=1):
+            # The first locale's as before ("rasa", or "ras1", "ras2"); the others' by their
+            # locale ("ko", or "ko1", "ko2").
+            stem = "rasa" if index == 0 else locale
+            child = Child(
+                stem if len(urls) == 1 else f"{stem[:3]}{n}",
+                "magenta",
+                rasa_env.server_command(
+                    settings, locale, port=httpx.URL(url).port or 5005, endpoints=endpoints
+                ),
+                rasa_env.rasa_environment(),
+                console,
+            )
+            child.url = url
+            children.append(child)
+    return children
 
 
 def run(settings: Settings, *, console: Console) -> int:
-    if not rasa_env.model_path(settings, settings.locale).exists():
-        console.print("[red]No trained dialogue model: run `dutyline setup` first.[/]")
-        return 2
-    try:
+    try:  # a bad lines file (a LinesError) or several servers without Redis: said, not run
+        locales = rasa_env.line_locales(settings)
         servers = rasa_children(settings, console)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
+        return 2
+    untrained = [loc for loc in locales if not rasa_env.model_path(settings, loc).exists()]
+    if untrained:
+        console.print(
+            f"[red]No trained dialogue model for {', '.join(untrained)}: "
+            "run `dutyline setup` first.[/]"
+        )
         return 2
     app_cmd = [
         sys.executable, "-m", "uvicorn", "dutyline.app:create_app", "--factory",
@@ -146,12 +160,13 @@ def run(settings: Settings, *, console: Console) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    console.print(f"[bold]Starting the dialogue server on {settings.rasa_url}[/] (about 40 s)")
+    where = ", ".join(f"{rasa.name} {rasa.url}" for rasa in servers)
+    console.print(f"[bold]Starting the dialogue servers: {where}[/] (about 40 s, together)")
     for rasa in servers:
         rasa.start()
     try:
-        for rasa, url in zip(servers, server_urls(settings.rasa_url), strict=True):
-            wait_for_rasa(url, rasa)
+        for rasa in servers:
+            wait_for_rasa(rasa.url, rasa)
         console.print(f"[bold]Starting dutyline on http://{settings.host}:{settings.port}[/]")
         app.start()
         while not stopping.wait(1.0):

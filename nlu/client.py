@@ -18,11 +18,12 @@ the NLU model's time on the same cores as the reply).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -42,21 +43,56 @@ _CALLS_KEPT = 2000
 class RasaDialogue:
     def __init__(
         self,
-        url: str | Sequence[str],
+        url: str | Sequence[str] | Mapping[str, str | Sequence[str]],
         *,
         timeout: float,
         locale: str = "en",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`url`: one Rasa server, or several (comma-separated) sharing a tracker store."""
-        self._servers = RasaServers(url, timeout=timeout, transport=transport)
+        """`url`: one Rasa server, or several (comma-separated) sharing a tracker store; or,
+        for a deployment of several locales, locale -> its servers (nlu/rasa_servers.py
+        `rasa_urls_of`): each call's messages go to its locale's (the metadata's `locale`
+        of its first message), `locale` being the default."""
+        by_locale = dict(url) if isinstance(url, Mapping) else {locale: url}
+        if not by_locale:
+            raise ValueError("no Rasa server URL given")
+        self._by_locale = {
+            name: RasaServers(urls, timeout=timeout, transport=transport)
+            for name, urls in by_locale.items()
+        }
+        self.locale = locale if locale in self._by_locale else next(iter(self._by_locale))
+        self._servers = self._by_locale[self.locale]  # the default locale's
         self.url = ", ".join(self._servers.urls)
-        self.locale = locale
         self._asked_emergency: OrderedDict[str, str] = OrderedDict()  # call sid -> locale
         self._latest: OrderedDict[str, str] = OrderedDict()  # call sid -> caller message id
+        self._call_locale: OrderedDict[str, str] = OrderedDict()  # call sid -> its locale
+
+    @property
+    def urls(self) -> dict[str, list[str]]:
+        """Each locale's servers."""
+        return {name: servers.urls for name, servers in self._by_locale.items()}
 
     async def aclose(self) -> None:
-        await self._servers.aclose()
+        for servers in self._by_locale.values():
+            await servers.aclose()
+
+    def servers_for(self, call_sid: str, metadata: Mapping[str, Any] | None = None) -> RasaServers:
+        """The call's locale's servers; the locale is learnt from the first message that
+        says it (keypad and call events do not) and kept for the call."""
+        locale = str((metadata or {}).get("locale") or "")
+        if locale:
+            self._call_locale[call_sid] = locale
+            self._call_locale.move_to_end(call_sid)
+            while len(self._call_locale) > _CALLS_KEPT:
+                self._call_locale.popitem(last=False)
+        else:
+            locale = self._call_locale.get(call_sid, self.locale)
+        servers = self._by_locale.get(locale)
+        if servers is None:
+            log.error("call %s: no Rasa server for locale %r: the %s one answers",
+                      call_sid, locale, self.locale)  # fmt: skip
+            return self._servers
+        return servers
 
     # --- the Dialogue protocol ------------------------------------------------------
 
@@ -69,7 +105,7 @@ class RasaDialogue:
         # Text starting with "/" would be read by Rasa as an intent: a caller can't mean that.
         message = text.lstrip("/ ")
         meta = {**(metadata or {}), "call_sid": call_sid}
-        locale = str(meta.get("locale") or self.locale)
+        locale = str(meta.get("locale") or self._call_locale.get(call_sid, self.locale))
         # The answer to the emergency question ("yes, there's a fire!") is the model's to read.
         if self._asked_emergency.pop(call_sid, None) is None:
             rule = net_for(locale).rule_for(message)
@@ -89,7 +125,8 @@ class RasaDialogue:
         return await self._send(call_sid, f"/{name}", {"call_sid": call_sid})
 
     async def ready(self) -> bool:
-        return await self._servers.any_ready()
+        """Every locale has a server with its model loaded."""
+        return all(await asyncio.gather(*(s.any_ready() for s in self._by_locale.values())))
 
     # --- more than the protocol -----------------------------------------------------
 
@@ -100,7 +137,7 @@ class RasaDialogue:
         """The intent and confidence Rasa read in one caller message, from the tracker's
         events (its `latest_message` skips answers a form took, and may be a later one)."""
         try:
-            response = await self._servers.request(
+            response = await self.servers_for(call_sid).request(
                 call_sid,
                 "GET",
                 f"/conversations/{call_sid}/tracker",
@@ -135,7 +172,7 @@ class RasaDialogue:
     async def _send(self, call_sid: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
         body = {"sender": call_sid, "message": message, "metadata": metadata}
         try:
-            response = await self._servers.request(
+            response = await self.servers_for(call_sid, metadata).request(
                 call_sid, "POST", "/webhooks/rest/webhook", json=body
             )
         except httpx.HTTPError as exc:
@@ -154,7 +191,8 @@ class RasaDialogue:
             replies = to_replies(messages)
         except ValidationError as exc:
             raise DialogueUnavailable(f"Rasa sent call control we do not know: {exc}") from exc
-        self._remember_question(call_sid, replies, str(metadata.get("locale") or self.locale))
+        locale = metadata.get("locale") or self._call_locale.get(call_sid, self.locale)
+        self._remember_question(call_sid, replies, str(locale))
         return replies
 
     def _remember_question(self, call_sid: str, replies: list[BotReply], locale: str) -> None:

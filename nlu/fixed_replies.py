@@ -22,7 +22,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _AFTER_SLOTS = re.compile(r"^(?:\{\w+\}\s+)+(?P<tail>[^{}]+[.!?])$")
 # Responses that are never spoken as they are: words for matching, or values put into
 # other responses (a kind's name, a detail's label).
-_NOT_SPOKEN = ("utter_words_", "utter_word_", "utter_kind_", "utter_label_", "utter_value_")
+_NOT_SPOKEN = (
+    "utter_words_",
+    "utter_word_",
+    "utter_kind_",
+    "utter_label_",
+    "utter_value_",
+    "utter_keypad_kind_",  # a key of the keypad's list, and one item of it
+)
 
 
 def split_sentences(text: str) -> list[str]:

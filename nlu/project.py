@@ -92,6 +92,9 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     asked_in: dict[str, list[str]] = {"location": []}
     entity_slots = set(ALWAYS_ENTITY_SLOTS)
+    keys = [str(kind["keypad"]) for kind in kinds.values() if kind.get("keypad") is not None]
+    if any(k not in "123456789" or len(k) != 1 for k in keys) or len(set(keys)) != len(keys):
+        raise ValueError(f"complaint kinds' keypad keys must be distinct digits 1-9, not {keys}")
     for code, kind in kinds.items():
         form = f"{code}_form"
         forms[form] = {"required_slots": ["location", *kind["slots"]]}
@@ -99,6 +102,9 @@ def kinds_domain(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
         responses[f"utter_kind_{code}"] = [{"text": kind["name"]}]
         # Not spoken: the kind's own words, by which a caller names a new problem after filing.
         responses[f"utter_words_kind_{code}"] = [{"text": ", ".join(kind.get("keywords") or [])}]
+        if kind.get("keypad") is not None:
+            # Not spoken: the key that picks this kind in the keypad's list of problems.
+            responses[f"utter_keypad_kind_{code}"] = [{"text": str(kind["keypad"])}]
         for slot, spec in kind["slots"].items():
             asked_in.setdefault(slot, []).append(form)
             if spec.get("entity"):
@@ -224,4 +230,8 @@ def training_inputs(locale: str, data_dir: Path) -> list[Path]:
     """Every file whose change must trigger retraining (the held-out set is not one)."""
     source = locale_dir(locale)
     files = [p for p in source.rglob("*") if p.is_file() and p.name != "heldout.yml"]
-    return sorted([*files, data_dir / "complaint_kinds.yaml", Path(__file__).resolve()])
+    # The custom Rasa components the configs name (the Korean tokenizer) are inputs too.
+    components = sorted((Path(__file__).resolve().parent / "rasa_components").glob("*.py"))
+    return sorted(
+        [*files, *components, data_dir / "complaint_kinds.yaml", Path(__file__).resolve()]
+    )

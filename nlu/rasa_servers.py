@@ -18,6 +18,10 @@ from typing import Any
 
 import httpx
 
+from dispatch.lines import lines_of
+from nlu.project import LOCALES_DIR
+from nlu.settings import DialogueSettings
+
 log = logging.getLogger("dutyline.nlu.client")
 
 # Errors after which the server is taken as gone: nothing (or no full answer) came back.
@@ -96,3 +100,31 @@ class RasaServers:
         self._moved.move_to_end(call_sid)
         while len(self._moved) > _CALLS_KEPT:
             self._moved.popitem(last=False)
+
+
+def rasa_urls_of(settings: DialogueSettings) -> dict[str, list[str]]:
+    """Each locale a line uses -> its Rasa servers: DUTYLINE_RASA_URLS where it names the
+    locale; else the first line's locale on DUTYLINE_RASA_URL, and each other locale on the
+    port after the highest one given so far, on the first server's host."""
+    locales = lines_of(settings).locales
+    configured = {name: server_urls(urls) for name, urls in settings.rasa_urls.items()}
+    found: dict[str, list[str]] = {}
+    for n, locale in enumerate(locales):
+        if locale in configured:
+            found[locale] = configured[locale]
+        elif n == 0:
+            found[locale] = server_urls(settings.rasa_url)
+    taken = [httpx.URL(url) for urls in (*found.values(), server_urls(settings.rasa_url))
+             for url in urls]  # fmt: skip
+    first, port = taken[0], max(url.port or 5005 for url in taken)
+    for locale in locales:
+        if locale not in found:
+            port += 1
+            found[locale] = [str(first.copy_with(port=port)).rstrip("/")]
+    return {locale: found[locale] for locale in locales}
+
+
+def rasa_locales() -> set[str]:
+    """The locales with a Rasa project (nlu/locales/<locale>/config.yml): the ones a line
+    may use."""
+    return {path.parent.name for path in LOCALES_DIR.glob("*/config.yml")}

@@ -18,6 +18,13 @@ from dispatch.settings import DispatchSettings
 class DialogueSettings(DispatchSettings):
     rasa_url: str = Field("http://127.0.0.1:5005", alias="DUTYLINE_RASA_URL")
     rasa_timeout_seconds: float = Field(8.0, alias="DUTYLINE_RASA_TIMEOUT_SECONDS")
+    # issue 14: one Rasa server (or several) per locale a line uses (nlu/rasa_servers.py).
+    rasa_urls: dict[str, str | list[str]] = Field(
+        default_factory=dict, alias="DUTYLINE_RASA_URLS",
+        description='Each locale\'s Rasa servers, JSON: {"en": "http://127.0.0.1:5005", "ko": '
+        '"http://127.0.0.1:5006"} (a comma list for several). A locale not named: the first '
+        "line's on DUTYLINE_RASA_URL, the others on the ports after it.",
+    )  # fmt: skip
     action_server_url: str | None = Field(
         None,
         alias="DUTYLINE_ACTION_SERVER_URL",

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,18 +127,35 @@ class Stack:
     settings: Settings
     services: object  # dutyline.app.Services
     rasa_process: subprocess.Popen[bytes]
+    # issue 14: each locale's Rasa server (en is rasa_url), and the Korean line (data/lines.yaml)
+    rasa_urls: dict[str, str] = field(default_factory=dict)
+    ko: StackLine | None = None
 
 
-def start_rasa(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class StackLine:
+    """One line of the stack's deployment: dial `number` (Twilio's `To`) to reach it."""
+
+    number: str
+    locale: str
+    city: str
+    rasa_url: str
+    rasa_process: subprocess.Popen[bytes]
+
+
+def start_rasa(
+    settings: Settings, port: int, log: Path, locale: str | None = None
+) -> subprocess.Popen[bytes]:
     from dutyline import rasa_env
 
-    model = rasa_env.model_path(settings, settings.locale)
+    locale = locale or settings.locale
+    model = rasa_env.model_path(settings, locale)
     if not model.exists():
         raise RuntimeError(f"{model} is missing: run `make test` (it trains the dialogue model)")
     endpoints = rasa_env.write_endpoints(
         log.parent / "endpoints.yml", settings.action_endpoint, settings.action_token_value
     )
-    cmd = rasa_env.server_command(settings, settings.locale, port=port, endpoints=endpoints)
+    cmd = rasa_env.server_command(settings, locale, port=port, endpoints=endpoints)
     with log.open("wb") as out:
         return subprocess.Popen(
             cmd,
@@ -166,20 +183,32 @@ def wait_until_ready(
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole phone line, for real: app + models + database + trained Rasa server."""
+    from dispatch.db import make_engine
+    from dispatch.lines import lines_of
+    from dispatch.places.importer import seed_places
     from dutyline.app import build_services, create_app
 
     tmp = tmp_path_factory.mktemp("stack")
-    app_port, rasa_port = free_port(), free_port()
+    app_port, rasa_port, ko_port = free_port(), free_port(), free_port()
     settings = make_settings(
         tmp,
         port=app_port,
         public_url=f"http://127.0.0.1:{app_port}",
         rasa_url=f"http://127.0.0.1:{rasa_port}",
+        rasa_urls={"en": f"http://127.0.0.1:{rasa_port}", "ko": f"http://127.0.0.1:{ko_port}"},
         action_server_url=f"http://127.0.0.1:{app_port}",
     )
     migrate_and_seed(settings)
-    rasa_log = tmp / "rasa.log"
-    rasa = start_rasa(settings, rasa_port, rasa_log)
+    lines = lines_of(settings)
+    engine = make_engine(settings.database_url)
+    for city in lines.cities:  # every line's city (the first is seeded already)
+        seed_places(engine, city.source())
+    engine.dispose()
+    rasa_log, ko_log = tmp / "rasa.log", tmp / "ko" / "rasa.log"
+    ko_log.parent.mkdir()
+    rasa = start_rasa(settings, rasa_port, rasa_log, "en")
+    ko_rasa = start_rasa(settings, ko_port, ko_log, "ko")  # both load at once, in parallel
+    ko_line = next(line for line in lines.lines if line.locale == "ko")
     try:
         services = build_services(settings)
         server = serve_app(create_app(settings, services=services), app_port)
@@ -190,6 +219,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     raise RuntimeError(f"speech models did not load: {services.speech.status()}")
                 time.sleep(0.2)
             wait_until_ready(settings.rasa_url, rasa, rasa_log)
+            wait_until_ready(f"http://127.0.0.1:{ko_port}", ko_rasa, ko_log)
             yield Stack(
                 app_url=f"http://127.0.0.1:{app_port}",
                 ws_url=f"ws://127.0.0.1:{app_port}",
@@ -197,13 +227,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 settings=settings,
                 services=services,
                 rasa_process=rasa,
+                rasa_urls={"en": settings.rasa_url, "ko": f"http://127.0.0.1:{ko_port}"},
+                ko=StackLine(
+                    number=ko_line.number,
+                    locale="ko",
+                    city=ko_line.city,
+                    rasa_url=f"http://127.0.0.1:{ko_port}",
+                    rasa_process=ko_rasa,
+                ),
             )
     finally:
-        rasa.terminate()
-        try:
-            rasa.wait(20)
-        except subprocess.TimeoutExpired:
-            rasa.kill()
+        for process in (rasa, ko_rasa):
+            process.terminate()
+        for process in (rasa, ko_rasa):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 # --- figures: what benchmark-like tests measured, printed at the end of every run ------------

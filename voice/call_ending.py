@@ -78,7 +78,7 @@ class CallEnding:
         if not self.session.active:
             return
         ticket = await asyncio.shield(self.file_triage(reason))
-        goodbye = prompts.failure_goodbye(ticket)
+        goodbye = prompts.failure_goodbye(ticket, self.session.locale)
         await self.end("failed", reason, goodbye=goodbye, cut=True, fixed=ticket is None)
 
     async def end(

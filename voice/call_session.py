@@ -42,6 +42,7 @@ class CallSession:
         self.caller_number: str | None = None
         self.called_number: str | None = None
         self.locale = "en"
+        self.city: str | None = None  # the line's city (dispatch/lines.py); None: the first's
         self.started_at = datetime.now(UTC)
         self.started_clock = time.monotonic()
         self.turns: list[TurnRecord] = []
@@ -73,6 +74,7 @@ class CallSession:
         self.caller_number = parameters.get("caller") or None
         self.called_number = parameters.get("called") or None
         self.locale = parameters.get("locale") or "en"
+        self.city = parameters.get("city") or None
         self.mode = parameters.get("mode") or "dialogue"
         base = parameters.get("turn_base") or ""
         self.turn_base = int(base) if base.isdigit() else 0

@@ -157,12 +157,14 @@ def warm(prompt_cache: Any, settings: Any) -> None:
         log.exception("could not cache the at-capacity prompts")
 
 
-def refusal_twiml(settings: Any) -> VoiceResponse:
+def refusal_twiml(settings: Any, locale: str | None = None) -> VoiceResponse:
     """DUTYLINE_AT_CAPACITY=emergency: the emergency number and the alternatives, then
-    hang up; Twilio speaks it, so a full machine does no work for it."""
-    voice = prompts_for(settings.locale)
+    hang up, in the called line's language; Twilio speaks it, so a full machine does no
+    work for it."""
+    locale = locale or settings.locale
+    voice = prompts_for(locale)
     response = VoiceResponse()
-    text = capacity_prompts(settings.locale, settings).refused
+    text = capacity_prompts(locale, settings).refused
     response.say(text, language=voice.language, voice=voice.voice)
     response.hangup()
     return response

@@ -28,6 +28,10 @@ log = logging.getLogger("dutyline.voice.pipeline")
 NO_INPUT_LIMIT = 3  # silences before the call ends politely
 
 
+NOT_HEARD_TIMES = 2  # "Sorry, I didn't catch that" at most twice in a row
+NOT_UNDERSTOOD = "nlu_fallback"  # the dialogue's intent for a message it did not understand
+
+
 class Conversation:
     def __init__(
         self,
@@ -48,6 +52,7 @@ class Conversation:
         self._ending = ending
         self._inputs: asyncio.Queue[CallerTurn | CallEvent] = asyncio.Queue()
         self._busy = False  # the dialogue is working on an input
+        self._not_heard = 0  # caller turns in a row with no words the recognizer trusts
         self.dialogue_failed = False
         # What the dialogue last said the call came to (a status check, a referral...).
         self.outcome: Outcome | None = None
@@ -72,9 +77,18 @@ class Conversation:
                 self.record_caller_turn(turn)
             return
         if not turn.text:
+            self._not_heard += 1
+            if self._not_heard > NOT_HEARD_TIMES:
+                # Never the same question a third time: the dialogue takes it as not
+                # understood, and offers the keypad, then a person (action_fallback).
+                self._not_heard = 0
+                self.event(NOT_UNDERSTOOD)
+                return
             # The recognizer heard no words it trusts: ask again, never stay silent.
-            self.say_fixed(prompts.NOT_HEARD, after_caller_at=turn.speech_ended_at)
+            words = prompts.line_prompts(self.session.locale)
+            self.say_fixed(words.not_heard, after_caller_at=turn.speech_ended_at)
             return
+        self._not_heard = 0
         self.session.no_input_count = 0
         self._inputs.put_nowait(turn)
 
@@ -94,6 +108,7 @@ class Conversation:
             "caller_number": session.caller_number,
             "called_number": session.called_number,
             "locale": session.locale,
+            "city": session.city,  # the actions geocode against the line's city
             **extra,
         }
 
@@ -141,12 +156,12 @@ class Conversation:
             silence = isinstance(item, CallEvent) and item.name == "no_input"
             if silence:
                 if self._silence_limit_reached(replies):
-                    await self._ending.end(
-                        "no_input", "no input from the caller", goodbye=prompts.NO_INPUT_GOODBYE
-                    )
+                    goodbye = prompts.line_prompts(self.session.locale).no_input_goodbye
+                    await self._ending.end("no_input", "no input from the caller", goodbye=goodbye)
                     continue
                 if not any(r.text for r in replies):
-                    replies = [*replies, BotReply(text=prompts.STILL_THERE)]
+                    still_there = prompts.line_prompts(self.session.locale).still_there
+                    replies = [*replies, BotReply(text=still_there)]
             await self._reply(replies, after, stages, outcome="no_input" if silence else None)
             if caller is not None and message_id is not None:
                 # After the reply is on its way: reading the intent never delays it.

@@ -22,7 +22,7 @@ the look-alike places against the audio itself (voice/place_rescoring.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -161,8 +161,24 @@ _ENDINGS = ("s", "es", "ed", "ing")
 class Expectations:
     """Hints and snapping per expected answer; built once, shared by all calls."""
 
-    def __init__(self, vocabulary: RecognitionVocabulary, *, locale: str = "en") -> None:
+    def __init__(
+        self,
+        vocabulary: RecognitionVocabulary,
+        *,
+        locale: str = "en",
+        other_places: Mapping[str, PlaceVocabulary] | None = None,
+    ) -> None:
         self.locale = locale
+        # Another language's line (e.g. {"ko": Gwangju's names}): its place answers get the
+        # place hints; nothing else (snapping and the short answers' words are English).
+        # Korean previous text for the other answers was measured and not kept
+        # (docs/benchmarks.md "Korean recognition", 2026-12-07): "네 아니요" turned "아니요
+        # 틀렸어요" into "아 네 요 수 요" and silence into "네" (a false yes), the complaint
+        # keywords raised the CER and came out over noise ("주차 불법"), the number words
+        # were written over the digits in the prompt's order ("삼 사 오 육 칠 팔 구").
+        self.other_place_hints: dict[str, RecognitionHints] = {
+            language: place_hints(names) for language, names in (other_places or {}).items()
+        }
         places = vocabulary.places
         complaint = _words(vocabulary.complaint_words)
         self.words: dict[Expect, tuple[str, ...]] = {
@@ -204,6 +220,9 @@ class Expectations:
 
     def hints_for(self, expect: Expect | None, locale: str = "en") -> RecognitionHints | None:
         """The hints for an expected answer, or None (nothing expected, another language)."""
+        language = locale.split("-")[0].split("_")[0]
+        if expect is Expect.PLACE and language in self.other_place_hints:
+            return self.other_place_hints[language] or None
         if expect is None or not self._same_language(locale):
             return None
         hints = self.hints.get(expect)

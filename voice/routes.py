@@ -19,11 +19,13 @@ from fastapi.responses import JSONResponse
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from dispatch.contract import CallEnd, CallStart
+from dispatch.lines import Line, LinesError, lines_of, single_line
 from dispatch.logcontext import bind_call_sid
 from voice.call_session import CallState
 from voice.capacity import AT_CAPACITY_MODE, capacity_of, refusal_twiml
 from voice.media_stream import registry_of, serve_stream
 from voice.metrics import call_refused
+from voice.prompts import starting_up_twiml
 from voice.transfers import ANSWERED, DIAL_PATH, after_dial
 from voice.twilio_serializer import TwilioSerializer
 from voice.twilio_signature import signature_valid, signed_form
@@ -58,10 +60,19 @@ def connect_stream(public_url: str, parameters: dict[str, str]) -> Connect:
     return connect
 
 
-def _starting_up(response: VoiceResponse) -> Response:
-    response.say("The city night line is starting up. Please call again in a minute.")
-    response.hangup()
-    return _xml(response)
+def line_called(settings: Any, called: str) -> Line:
+    """The line of the number called (Twilio's `To`), dispatch/lines.py. A lines file that
+    became unreadable while running is logged, and the call is answered as the single line
+    of the older settings: the caller is heard either way."""
+    try:
+        return lines_of(settings).for_number(called)
+    except LinesError:
+        log.exception("the lines file is unreadable: answering as DUTYLINE_LOCALE's line")
+        return single_line(settings).default
+
+
+def _starting_up(locale: str) -> Response:
+    return _xml(starting_up_twiml(locale))
 
 
 def _xml(twiml: VoiceResponse) -> Response:
@@ -80,9 +91,10 @@ async def incoming_call(request: Request) -> Response:
         return Response("CallSid is missing", status_code=400)
     caller = str(form.get("From") or "")
     called = str(form.get("To") or "")
-    locale = settings.locale
+    line = line_called(settings, called)
+    locale = line.locale
     bind_call_sid(call_sid)
-    log.info("incoming call %s", call_sid)
+    log.info("incoming call %s on %s (%s)", call_sid, line.name, locale)
     try:
         await asyncio.to_thread(
             services.dispatch.open_call,
@@ -99,8 +111,8 @@ async def incoming_call(request: Request) -> Response:
     response = VoiceResponse()
     if not services.speech.ready:
         log.error("call %s arrived before the speech models were loaded", call_sid)
-        return _starting_up(response)
-    parameters = {"caller": caller, "called": called, "locale": locale}
+        return _starting_up(locale)
+    parameters = {"caller": caller, "called": called, "locale": locale, "city": line.city}
     if not capacity_of(request.app).admit(call_sid, registry_of(request.app)):
         return await _at_capacity(services, call_sid, parameters)
     response.append(connect_stream(settings.public_url, parameters))
@@ -122,7 +134,7 @@ async def _at_capacity(services: Any, call_sid: str, parameters: dict[str, str])
         await asyncio.to_thread(services.dispatch.close_call, end)
     except Exception:
         log.exception("call %s: could not record the refusal at capacity", call_sid)
-    return _xml(refusal_twiml(settings))
+    return _xml(refusal_twiml(settings, parameters.get("locale")))
 
 
 @router.post(STATUS_PATH)
@@ -171,16 +183,18 @@ async def transfer_ended(request: Request) -> Response:
     status = str(form.get("DialCallStatus") or "")
     log.info("call %s: transfer ended: %s", call_sid or "?", status or "no status")
     emergency = request.query_params.get("emergency") == "1"
+    line = line_called(settings, str(form.get("To") or ""))
     if not emergency and status not in ANSWERED and not services.speech.ready:
         log.error("call %s: no voicemail, the speech models are not loaded", call_sid)
-        return _starting_up(VoiceResponse())
+        return _starting_up(line.locale)
     earlier = registry_of(request.app).get(call_sid)
     voicemail = connect_stream(
         settings.public_url,
         {
             "caller": str(form.get("From") or ""),
             "called": str(form.get("To") or ""),
-            "locale": settings.locale,
+            "locale": line.locale,
+            "city": line.city,
             "mode": VOICEMAIL_MODE,
             "dial": status or "unknown",
             # The message's turns follow the conversation's on the call's record.
@@ -191,7 +205,7 @@ async def transfer_ended(request: Request) -> Response:
         status,
         emergency=emergency,
         voicemail=voicemail,
-        locale=settings.locale,
+        locale=line.locale,
         emergency_number=settings.emergency_number,
     )
     return _xml(twiml)

@@ -33,7 +33,9 @@ class VoiceSettings(DispatchSettings):
 
     # --- speech -------------------------------------------------------------
     asr_models: dict[str, str] = Field(
-        default_factory=lambda: {"en": "whisper:tiny.en", "ko": "vosk:ko"},
+        # Korean: multilingual Whisper base over Vosk, by measurement (callbench/korean_speech.py,
+        # docs/benchmarks.md "Korean recognition (issue 14)"): fewer character errors, quicker.
+        default_factory=lambda: {"en": "whisper:tiny.en", "ko": "whisper:base"},
         alias="DUTYLINE_ASR_MODELS",
         description='Recognizer per locale, JSON, e.g. {"en": "whisper:base"}.',
     )
@@ -55,6 +57,17 @@ class VoiceSettings(DispatchSettings):
     no_input_timeout_seconds: float = Field(7.0, alias="DUTYLINE_NO_INPUT_TIMEOUT_SECONDS")
     max_call_seconds: int = Field(600, alias="DUTYLINE_MAX_CALL_SECONDS")
     piper_voice: str = Field("en_US-joe-medium", alias="DUTYLINE_PIPER_VOICE")
+    voices: dict[str, str] = Field(
+        default_factory=dict, alias="DUTYLINE_VOICES",
+        description='The bot\'s voice per locale, JSON, e.g. {"en": "piper:en_US-joe-medium", '
+        '"ko": "espeak:ko"}; unset locales: en is DUTYLINE_PIPER_VOICE, ko is espeak-ng\'s '
+        "Korean (no offline Korean Piper voice exists; docs/benchmarks.md).",
+    )  # fmt: skip
+    prompts_dir: Path | None = Field(
+        None, alias="DUTYLINE_PROMPTS_DIR",
+        description="The city's recorded prompts, <locale>/<key>.<wav|mp3|ogg|flac> "
+        "(`dutyline prompts`); default: <DUTYLINE_DATA_DIR>/prompts.",
+    )  # fmt: skip
 
     # --- a line that knows when it is full (issue 12, voice/capacity.py) ----
     max_calls: int = Field(
@@ -86,6 +99,15 @@ class VoiceSettings(DispatchSettings):
         if self.environment == "production":
             raise ValueError("TWILIO_AUTH_TOKEN must be set in production")
         return "dutyline-local-signing-token"
+
+    @property
+    def voice_specs(self) -> dict[str, str]:
+        """The synthesizer spec per locale ("piper:<voice>" | "espeak:<voice>")."""
+        return {"en": f"piper:{self.piper_voice}", "ko": "espeak:ko"} | self.voices
+
+    @property
+    def recorded_prompts_dir(self) -> Path:
+        return self.prompts_dir or self.data_dir / "prompts"
 
     @property
     def twilio_configured(self) -> bool:

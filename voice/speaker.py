@@ -186,7 +186,11 @@ class Speaker:
         self._made_until = 0.0
 
     def _parts(self, utterance: Utterance) -> list[str]:
-        return [utterance.say.text] if utterance.say.fixed else sentences(utterance.say.text)
+        text = utterance.say.text
+        # A reply the city recorded whole (voice/recorded_prompts.py) plays as one piece.
+        if utterance.say.fixed or self._sources.cached(text) is not None:
+            return [text]
+        return sentences(text)
 
     def _first_to_synthesize(self) -> tuple[Utterance, int, float] | None:
         """The turn's first sentence that is not cached (its utterance and index) and the

@@ -1,9 +1,11 @@
 """The speech models a running line needs, loaded once and shared by all calls.
 
 `SpeechModels(settings).load()` loads the Silero VAD, one recognizer per locale
-(`VoiceSettings.asr_models`, e.g. {"en": "whisper:tiny.en", "ko": "vosk:ko"}) and the
-Piper voice, all from `VoiceSettings.models_dir`. Nothing is downloaded: a missing
-file raises `ModelMissingError` naming `dutyline setup`.
+(`VoiceSettings.asr_models`, e.g. {"en": "whisper:tiny.en", "ko": "whisper:base"}) and one
+voice per locale (`VoiceSettings.voice_specs`, e.g. {"en": "piper:en_US-joe-medium",
+"ko": "espeak:ko"}), all from `VoiceSettings.models_dir` (espeak-ng is Debian's binary).
+Nothing is downloaded: a missing file raises `ModelMissingError` naming `dutyline setup`
+(or, for espeak-ng, the Debian package).
 
 Everything handed out is shared and read-only; inference is blocking, so run it
 with `asyncio.to_thread`. Each engine serialises its own heavy work (a lock for
@@ -14,6 +16,7 @@ instead of oversubscribing the cores.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from voice.codec import Resampler
+from voice.espeak_synthesizer import PACKAGE_HINT, EspeakSynthesizer
 from voice.expectations import NO_EXPECTATIONS, Expectations
 from voice.piper_synthesizer import PiperSynthesizer
 from voice.settings import VoiceSettings
@@ -33,6 +37,7 @@ from voice.vosk_transcriber import VoskTranscriber
 from voice.whisper_transcriber import WhisperTranscriber
 
 SETUP_HINT = "run `dutyline setup`"
+ESPEAK = Path("espeak-ng")  # stands for the binary among the model files (found on PATH)
 
 
 # A long read-back, as one sentence: the longest thing the line says in one breath.
@@ -139,6 +144,13 @@ class PromptCache:
             made += 1
         return made
 
+    def keep(self, text: str, locale: str, audio: bytes) -> None:
+        """Keep this audio for good as the text's (a city's recording, 8 kHz PCM16)."""
+        key = self._key(text, locale)
+        with self._lock:
+            self._kept[key] = audio
+            self._audio.pop(key, None)
+
     @property
     def audio_bytes(self) -> int:
         with self._lock:
@@ -158,7 +170,7 @@ class SpeechModels:
         self._status: dict[str, str] = {}
         self._vad: SileroVadModel | None = None
         self._transcribers: dict[str, Transcriber] = {}
-        self._synthesizer: PiperSynthesizer | None = None
+        self._synthesizers: dict[str, Synthesizer] = {}  # locale -> voice
         self.prompt_cache = PromptCache(self.synthesizer)
         # Hints and snapping per expected answer, from the city's names; the app factory
         # sets them once the city's vocabulary is known (dutyline/app.py).
@@ -174,7 +186,29 @@ class SpeechModels:
 
     @property
     def voice_path(self) -> Path:
+        """The English (default) Piper voice's file."""
         return self.models_dir / "piper" / f"{self.settings.piper_voice}.onnx"
+
+    def synthesizer_files(self, spec: str) -> list[Path]:
+        """What must exist for a voice spec like "piper:en_US-joe-medium" or "espeak:ko"."""
+        engine, _, name = spec.partition(":")
+        if engine == "piper":
+            model = self.models_dir / "piper" / f"{name}.onnx"
+            return [model, Path(f"{model}.json")]
+        if engine == "espeak":
+            return [ESPEAK]
+        raise ValueError(f"unknown voice {spec!r} (expected piper:<voice> or espeak:<voice>)")
+
+    @staticmethod
+    def _absent(paths: list[Path]) -> list[Path]:
+        return [
+            p for p in paths if (shutil.which(str(p)) is None if p == ESPEAK else not p.is_file())
+        ]
+
+    @staticmethod
+    def _missing_state(path: Path) -> str:
+        hint = PACKAGE_HINT if path == ESPEAK else SETUP_HINT
+        return f"missing: {path} ({hint})"
 
     def recognizer_path(self, spec: str) -> Path:
         """The file that must exist for a recognizer spec like "whisper:tiny.en"."""
@@ -195,8 +229,21 @@ class SpeechModels:
                 continue
             extra = [path.parent / "tokenizer.json"] if spec.startswith("whisper:") else []
             files[f"asr:{locale}"] = [path, *extra]
-        files["tts"] = [self.voice_path, Path(f"{self.voice_path}.json")]
+        for locale, spec in self.settings.voice_specs.items():
+            try:
+                files[f"tts:{locale}"] = self.synthesizer_files(spec)
+            except ValueError:
+                files[f"tts:{locale}"] = []  # status() and load() report the bad spec
         return files
+
+    def _bad_spec(self, key: str) -> str:
+        """Why a key without files is wrong (its spec names no known engine)."""
+        kind, _, locale = key.partition(":")
+        if kind == "asr":
+            spec = self.settings.asr_models[locale]
+            return f"unknown recognizer {spec!r} (expected whisper:<name> or vosk:<name>)"
+        spec = self.settings.voice_specs[locale]
+        return f"unknown voice {spec!r} (expected piper:<voice> or espeak:<voice>)"
 
     # --- loading ---------------------------------------------------------------
     def load(self) -> None:
@@ -213,16 +260,15 @@ class SpeechModels:
             for key, paths in self._required().items():
                 if self._status.get(key) == "loaded":
                     continue
-                missing = [p for p in paths if not p.is_file()]
+                missing = self._absent(paths)
                 if missing:
-                    self._status[key] = f"missing: {missing[0]} ({SETUP_HINT})"
+                    self._status[key] = self._missing_state(missing[0])
                     absent.extend(missing)
                     continue
                 self._status[key] = "loading"
                 try:
                     if not paths:
-                        locale = key.removeprefix("asr:")
-                        self.recognizer_path(self.settings.asr_models[locale])  # raises
+                        raise ValueError(self._bad_spec(key))
                     self._load_one(key)
                 except Exception as error:  # reported by status(), re-raised below
                     self._status[key] = f"error: {error}"
@@ -231,7 +277,8 @@ class SpeechModels:
                     self._status[key] = "loaded"
             if absent:
                 names = ", ".join(str(p) for p in absent)
-                raise ModelMissingError(f"speech model files missing: {names}; {SETUP_HINT}")
+                hint = SETUP_HINT + (f"; for espeak-ng, {PACKAGE_HINT}" if ESPEAK in absent else "")
+                raise ModelMissingError(f"speech model files missing: {names}; {hint}")
             if failures:
                 raise failures[0]
 
@@ -239,8 +286,21 @@ class SpeechModels:
         threads = min(4, os.cpu_count() or 1)
         if key == "vad":
             self._vad = SileroVadModel(self.vad_path)
-        elif key == "tts":
-            self._synthesizer = PiperSynthesizer(self.voice_path, cpu_threads=threads)
+        elif key.startswith("tts:"):
+            locale = key.removeprefix("tts:")
+            spec = self.settings.voice_specs[locale]
+            same = [
+                self._synthesizers[other]
+                for other, other_spec in self.settings.voice_specs.items()
+                if other_spec == spec and other in self._synthesizers
+            ]
+            if same:  # one engine per voice, however many locales it speaks for
+                self._synthesizers[locale] = same[0]
+            elif spec.startswith("piper:"):
+                model = self.synthesizer_files(spec)[0]
+                self._synthesizers[locale] = PiperSynthesizer(model, cpu_threads=threads)
+            else:
+                self._synthesizers[locale] = EspeakSynthesizer(spec.partition(":")[2])
         else:
             locale = key.removeprefix("asr:")
             spec = self.settings.asr_models[locale]
@@ -263,13 +323,10 @@ class SpeechModels:
         for key, paths in self._required().items():
             state = with_status.get(key)
             if state is None and not paths:
-                spec = self.settings.asr_models[key.removeprefix("asr:")]
-                state = (
-                    f"error: unknown recognizer {spec!r} (expected whisper:<name> or vosk:<name>)"
-                )
+                state = f"error: {self._bad_spec(key)}"
             elif state is None:
-                missing = [p for p in paths if not p.is_file()]
-                state = f"missing: {missing[0]} ({SETUP_HINT})" if missing else "not loaded"
+                missing = self._absent(paths)
+                state = self._missing_state(missing[0]) if missing else "not loaded"
             result[key] = state
         return result
 
@@ -291,9 +348,10 @@ class SpeechModels:
             transcriber.transcribe(_WARM_UP_AUDIO)
             if longest:  # a prompted decode holds the longest context a call will use
                 transcriber.transcribe(_WARM_UP_AUDIO, longest)
-        if self._synthesizer is not None:
-            for _ in self._synthesizer.synthesize(_WARM_UP_SENTENCE):
-                pass
+        for synthesizer in {id(s): s for s in self._synthesizers.values()}.values():
+            if synthesizer.name.startswith("piper:"):  # espeak-ng keeps no arena to grow
+                for _ in synthesizer.synthesize(_WARM_UP_SENTENCE):
+                    pass
 
     # --- handing out ------------------------------------------------------------
     def transcriber(self, locale: str) -> Transcriber:
@@ -306,10 +364,12 @@ class SpeechModels:
         raise LookupError(f"no recognizer configured for locale {locale!r} (DUTYLINE_ASR_MODELS)")
 
     def synthesizer(self, locale: str = "en") -> Synthesizer:
-        """The bot's voice. One Piper voice is configured; it speaks for every locale."""
-        if self._synthesizer is None:
-            raise RuntimeError("the Piper voice is not loaded; call load() first")
-        return self._synthesizer
+        """The bot's voice for a locale ("ko", "ko-KR" -> "ko"); a locale without a voice
+        of its own is spoken by the English one (DUTYLINE_VOICES)."""
+        for candidate in (locale, locale.split("-")[0].split("_")[0], "en"):
+            if candidate in self._synthesizers:
+                return self._synthesizers[candidate]
+        raise RuntimeError(f"no voice for {locale!r} is loaded; call load() first")
 
     def new_vad(self, params: VadParams | None = None) -> SileroVadAnalyzer:
         """A fresh per-call VAD on the shared Silero model."""

@@ -73,8 +73,9 @@ class CallTimers:
             if not self.session.active:
                 continue
             if elapsed >= self._limit:
+                too_long = prompts.line_prompts(self.session.locale).too_long
                 await ending.end(
-                    "failed", "maximum call length reached", goodbye=prompts.TOO_LONG, cut=True
+                    "failed", "maximum call length reached", goodbye=too_long, cut=True
                 )
                 continue
             keypad.tick(now)

@@ -25,7 +25,7 @@ from voice.call_line import BackgroundWork, CallLine
 from voice.call_session import CallSession
 from voice.conversation import Conversation
 from voice.frames import BotSays, CallerTurn
-from voice.prompts import voicemail_prompts
+from voice.prompts import spoken_digits, voicemail_prompts
 
 log = logging.getLogger("dutyline.voice.pipeline")
 
@@ -101,7 +101,7 @@ class Voicemail:
         words = self._words
         if number:
             template = words.saved if self._message() else words.no_message
-            goodbye = template.format(spoken_number=" ".join(number))
+            goodbye = template.format(spoken_number=spoken_digits(number, self.session.locale))
         else:
             goodbye = words.saved_for_later if deferred else words.not_saved
         await self._ending.end("voicemail", reason, goodbye=goodbye, fixed=number is None)

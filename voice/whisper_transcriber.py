@@ -21,7 +21,10 @@ A place answer (hints for `Expect.PLACE`, an English model) gets more: a small b
 (`place_beam_size`) and then the city's look-alike places scored against the same encoder
 output (voice/place_rescoring.py), which puts a misheard street right; the first pass's
 text stays in `Transcript.alternatives`. What each bought, and cost, is measured by
-callbench/place_hints_bench.py.
+callbench/place_hints_bench.py. Another language's place answer (Korean) has the city's
+road and landmark names scored whole against the same encoder output instead
+(voice/road_scoring.py; measured by callbench/korean_speech.py); a close runner-up's
+reading comes first in `alternatives`, then the first pass's text.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from faster_whisper.tokenizer import Tokenizer
 
 from nlu.contract import Expect
 from voice.place_rescoring import PlaceNames, PlaceRescorer
+from voice.road_scoring import RoadNames, RoadScorer
 from voice.stages import PIPELINE_RATE, RecognitionHints, Transcript
 
 FRAMES_PER_SECOND = 100  # mel frames (hop 160 at 16 kHz)
@@ -185,6 +189,17 @@ class WhisperTranscriber:
             PlaceRescorer(self._model, self._tokenizer, self._prompt) if english else None
         )
         self._place_names: dict[tuple[str, ...], PlaceNames] = {}
+        # Another language's place answers: the city's names scored whole against the
+        # audio instead (voice/road_scoring.py).
+        self._road_scorer = (
+            None
+            if english
+            else RoadScorer(
+                PlaceRescorer(self._model, self._tokenizer, self._prompt),
+                self._tokenizer,
+                self._silence,
+            )
+        )
 
     def prompt_tokens(self, hints: RecognitionHints | None = None) -> list[int]:
         """The decoder's prompt: the hint's text as previous text, then the start sequence."""
@@ -214,6 +229,8 @@ class WhisperTranscriber:
         place = hints is not None and hints.expect == Expect.PLACE.value
         rescoring = place and self.rescore_places and self._rescorer is not None
         names = self._names(hints) if rescoring else None
+        scoring_roads = place and self.rescore_places and self._road_scorer is not None
+        road_names: RoadNames | None = None
         beam = max(self.beam_size, self.place_beam_size) if place else self.beam_size
         pcm16k = pcm16k[: len(pcm16k) // 2 * 2]  # a stray odd byte is not worth an error
         audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
@@ -225,6 +242,7 @@ class WhisperTranscriber:
             pad = np.zeros(int(self.pad_seconds * PIPELINE_RATE), dtype=np.float32)
             audio = np.concatenate([pad, audio, pad])
         first = None  # the first pass's text, when rescoring changed it
+        runner_up = None  # a close second road's reading (voice/road_scoring.py)
         with self._counting:
             self._queued += 1
         with self._lock:
@@ -235,6 +253,8 @@ class WhisperTranscriber:
                 # Under load the wider beam's cost lands on every call queued behind this
                 # one; the rescoring against the city's names (most of the gain) stays.
                 beam = self.beam_size
+            if scoring_roads and self._road_scorer is not None:
+                road_names = self._road_scorer.names(hints)
             texts, log_probs, no_speech = [], [], []
             step = MAX_WINDOW_SECONDS * PIPELINE_RATE
             for begin in range(0, len(audio), step):
@@ -244,6 +264,13 @@ class WhisperTranscriber:
                     rescored = self._rescorer.rescore(window.encoded, window.frames, text, names)
                     if rescored.text != text:
                         first, text = text, rescored.text
+                elif text and road_names and self._road_scorer and len(audio) <= step:
+                    choice = self._road_scorer.choose(
+                        window.encoded, window.frames, text, road_names
+                    )
+                    runner_up = choice.alternative
+                    if choice.text != text:
+                        first, text = text, choice.text
                 if text:
                     texts.append(text)
                     log_probs.append(avg_log_prob)
@@ -254,7 +281,7 @@ class WhisperTranscriber:
             return Transcript("", None, no_speech_prob, self.name, seconds)
         avg_log_prob = sum(log_probs) / len(log_probs)
         confidence = min(1.0, math.exp(avg_log_prob))
-        alternatives = (first,) if first is not None else ()
+        alternatives = tuple(a for a in (runner_up, first) if a is not None)
         return Transcript(
             " ".join(texts), confidence, no_speech_prob, self.name, seconds, alternatives
         )
@@ -269,6 +296,11 @@ class WhisperTranscriber:
             with self._lock:
                 self._place_names[hints.phrases] = names
         return names
+
+    def _silence(self) -> tuple[np.ndarray, int]:
+        """Silence, encoded: what the road names' priors are scored on (under the lock)."""
+        window = self._encode(np.zeros(3 * PIPELINE_RATE, dtype=np.float32))
+        return window.encoded, window.frames
 
     def raw_decode(self, pcm16k: bytes) -> tuple[str, float, float]:
         """One window's text, average log-probability and no-speech probability, unfiltered."""

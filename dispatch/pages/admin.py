@@ -6,9 +6,11 @@ here are `manual` and stay until deleted here.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
+from babel.dates import get_day_names
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
@@ -16,25 +18,36 @@ from sqlmodel import Session
 from dispatch import auth
 from dispatch.auth import FormStaff, PageStaff, ServicesDep, SessionDep, require_admin
 from dispatch.db import session_scope
+from dispatch.i18n import N_, SOURCE_LANGUAGE, is_source, language, translate
 from dispatch.models import Department, DutyShift, Staff, StaffRole
 from dispatch.pages import queries
 from dispatch.pages.common import page_router, render
+from dispatch.pages.translate import request_locale
 from dispatch.roster import email_address, parse_days, parse_time, weekdays_of, weekdays_text
 
 router = page_router(prefix="/admin")
 
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+SHIFT_SOURCES = (N_("roster"), N_("manual"))  # a shift's source, as the roster shows it
 
 
-def _done(message: str, *, error: bool = False) -> RedirectResponse:
-    return RedirectResponse(f"/admin?{'error' if error else 'done'}={quote(message)}", 303)
+def _done(
+    services: ServicesDep, message: str, *, error: bool = False, **values: object
+) -> RedirectResponse:
+    """Back to the admin page saying how it went, in the city's language."""
+    text = translate(services.settings.locale, message)
+    text = text % values if values else text
+    return RedirectResponse(f"/admin?{'error' if error else 'done'}={quote(text)}", 303)
 
 
-def _days_label(text: str) -> str:
+def _days_label(text: str, locale: str = SOURCE_LANGUAGE) -> str:
     days = sorted(weekdays_of(text))
     if days == list(range(1, 8)):
-        return "daily"
-    return ", ".join(DAY_NAMES[d - 1] for d in days)
+        return translate(locale, "daily")
+    if is_source(locale):
+        return ", ".join(DAY_NAMES[d - 1] for d in days)
+    names = get_day_names("abbreviated", locale=language(locale))  # 0 is Monday
+    return ", ".join(names[d - 1] for d in days)
 
 
 def _page(
@@ -51,9 +64,10 @@ def _page(
         members=members,
         shifts=queries.shifts(session=session),
         department_names={d.id: d.name for d in departments},
+        department_codes={d.id: d.code for d in departments},
         staff_names={m.id: m.full_name for m in members},
         roles=[role.value for role in StaffRole],
-        days_label=_days_label,
+        days_label=partial(_days_label, locale=request_locale(request)),
         flash=flash,
         flash_kind="error" if error else "ok",
         section="admin",
@@ -98,7 +112,7 @@ def update_department(
         department.fallback_phone = fallback_phone.strip() or None
         department.active = active
         session.add(department)
-    return _done(f"{name} saved.")
+    return _done(services, "%(name)s saved.", name=name)
 
 
 @router.post("/staff", response_model=None)
@@ -117,15 +131,17 @@ def add_staff(
 ) -> HTMLResponse | RedirectResponse:
     require_admin(staff)
     if role == StaffRole.OFFICER and department_id is None:
-        return _done("An officer needs a department.", error=True)
+        return _done(services, "An officer needs a department.", error=True)
     try:
         address = email_address(email)
     except ValueError as problem:
-        return _done(f"Not added: {problem}.", error=True)
+        return _done(services, "Not added: %(problem)s.", error=True, problem=problem)
     token = auth.new_token()
     with _write(services) as writing:
         if auth.staff_by_username(session=writing, username=username):
-            return _done(f"There is already an account {username}.", error=True)
+            return _done(
+                services, "There is already an account %(name)s.", error=True, name=username
+            )
         writing.add(
             Staff(
                 username=username,
@@ -139,7 +155,9 @@ def add_staff(
             )
         )
     # Answered on this response, never in a redirect URL (history, proxy logs).
-    message = f"{username} added. API token (shown once): {token}"
+    message = translate(
+        services.settings.locale, "%(name)s added. API token (shown once): %(token)s"
+    ) % {"name": username, "token": token}
     session.rollback()  # end the request's read snapshot so the list shows the newcomer
     return _page(request, staff, session, message)
 
@@ -158,13 +176,13 @@ def update_staff(
 ) -> RedirectResponse:
     require_admin(staff)
     if new_password and len(new_password) < 8:
-        return _done("A password needs at least 8 characters.", error=True)
+        return _done(services, "A password needs at least 8 characters.", error=True)
     if staff_id == staff.id and (not active or role != StaffRole.ADMIN):
-        return _done("You cannot demote or disable your own account.", error=True)
+        return _done(services, "You cannot demote or disable your own account.", error=True)
     try:
         address = email_address(email)  # empty: no e-mail, texts only
     except ValueError as problem:
-        return _done(f"Not saved: {problem}.", error=True)
+        return _done(services, "Not saved: %(problem)s.", error=True, problem=problem)
     with _write(services) as session:
         member = session.get(Staff, staff_id)
         if member is None:
@@ -178,7 +196,7 @@ def update_staff(
             member.password_hash = auth.hash_password(new_password)
         session.add(member)
         name = member.username
-    return _done(f"{name} saved.")
+    return _done(services, "%(name)s saved.", name=name)
 
 
 @router.post("/shifts")
@@ -196,7 +214,7 @@ def add_shift(
         weekdays = weekdays_text(parse_days(days))
         start_at, end_at = parse_time(start), parse_time(end)
     except ValueError as problem:
-        return _done(f"Shift not added: {problem}", error=True)
+        return _done(services, "Shift not added: %(problem)s", error=True, problem=problem)
     with _write(services) as session:
         session.add(
             DutyShift(
@@ -209,7 +227,7 @@ def add_shift(
                 source="manual",
             )
         )
-    return _done("Shift added.")
+    return _done(services, "Shift added.")
 
 
 @router.post("/shifts/{shift_id}/delete")
@@ -221,5 +239,9 @@ def delete_shift(shift_id: int, staff: FormStaff, services: ServicesDep) -> Redi
             raise HTTPException(404, "No such shift")
         session.delete(shift)
         seeded = shift.source == "roster"
-    note = " It comes back at the next start-up: remove it from data/roster.yaml." if seeded else ""
-    return _done("Shift removed." + note)
+    if seeded:
+        return _done(
+            services,
+            "Shift removed. It comes back at the next start-up: remove it from data/roster.yaml.",
+        )
+    return _done(services, "Shift removed.")

@@ -19,9 +19,11 @@ from dispatch.auth import (
     require_supervisor,
 )
 from dispatch.contract import AT_CAPACITY_OUTCOMES
+from dispatch.i18n import N_
 from dispatch.labels import OUTCOME_LABELS
 from dispatch.pages import queries
 from dispatch.pages.common import page_router, render
+from dispatch.pages.translate import page_text
 from dispatch.public import CallDetail, CallFilters, TurnPublic
 from dispatch.review import (
     LOW_ASR_CONFIDENCE,
@@ -34,7 +36,7 @@ router = page_router()
 
 PAGE_SIZE = 50
 SLOW_REPLY_MS = 2500
-HANDOFF_OUTCOMES = {"transferred": "Handed to a person", "voicemail": "Sent to voicemail"}
+HANDOFF_OUTCOMES = {"transferred": N_("Handed to a person"), "voicemail": N_("Sent to voicemail")}
 AT_CAPACITY = "at_capacity"  # the outcome filter's value for both AT_CAPACITY_OUTCOMES
 
 
@@ -122,32 +124,42 @@ def calls_page(
 
 def turn_flags(turn: TurnPublic) -> list[str]:
     flags = []
+    # English msgids: the call page translates them (|t).
     if heard_unsure(turn.asr_confidence):
-        flags.append("low speech confidence")
+        flags.append(N_("low speech confidence"))
     if understood_unsure(turn.intent_confidence):
-        flags.append("unsure of intent")
+        flags.append(N_("unsure of intent"))
     if turn.latency_ms is not None and turn.latency_ms > SLOW_REPLY_MS:
-        flags.append("slow reply")
+        flags.append(N_("slow reply"))
     if turn.intent and any(word in turn.intent for word in ("human", "agent", "operator")):
-        flags.append("asked for a person")
+        flags.append(N_("asked for a person"))
     return flags
 
 
 def call_flags(call: CallDetail, turns: list[dict[str, Any]]) -> list[str]:
-    flags = []
+    """What a supervisor should notice about a call, as English msgids with their values
+    (the page translates them: `call_flag_texts`)."""
+    flags: list[str] = []
     if call.outcome in HANDOFF_OUTCOMES:
         flags.append(HANDOFF_OUTCOMES[call.outcome])
     if call.outcome == "failed":
-        flags.append("A component failed during the call; a triage ticket keeps what was said")
-    if call.outcome in AT_CAPACITY_OUTCOMES:
-        flags.append("The line was full (at capacity): no dialogue, " + (
-            "the caller left a voicemail" if call.outcome == "voicemail_at_capacity"
-            else "the caller was given the emergency number and the alternatives"
-        ))  # fmt: skip
+        flags.append(N_("A component failed during the call; a triage ticket keeps what was said"))
+    if call.outcome == "voicemail_at_capacity":
+        flags.append(N_("The line was full (at capacity): no dialogue, "
+                        "the caller left a voicemail"))  # fmt: skip
+    elif call.outcome in AT_CAPACITY_OUTCOMES:
+        flags.append(N_("The line was full (at capacity): no dialogue, the caller was given "
+                        "the emergency number and the alternatives"))  # fmt: skip
     unsure = sum(1 for t in turns if t["flags"] and t["speaker"] == "caller")
     if unsure:
-        flags.append(f"{unsure} caller turn(s) heard or understood with low confidence")
+        flags.append(N_("%(count)s caller turn(s) heard or understood with low confidence"))
     return flags
+
+
+def call_flag_texts(request: Request, flags: list[str], turns: list[dict[str, Any]]) -> list[str]:
+    unsure = sum(1 for t in turns if t["flags"] and t["speaker"] == "caller")
+    return [page_text(request, flag, count=unsure) if "%(" in flag else page_text(request, flag)
+            for flag in flags]  # fmt: skip
 
 
 def recording_file(services: Any, call: CallDetail) -> Path | None:
@@ -180,7 +192,7 @@ def call_page(
         staff=staff,
         session=session,
         c=view,
-        flags=call_flags(call, turns),
+        flags=call_flag_texts(request, call_flags(call, turns), turns),
         has_recording=recording_file(services, call) is not None,
         section="calls",
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,14 +16,9 @@ from jinja2 import pass_context
 from sqlmodel import Session
 
 from dispatch.auth import is_supervisor
-from dispatch.labels import OUTCOME_LABELS
-from dispatch.models import (
-    CLOSE_REASON_LABELS,
-    STATUS_LABELS,
-    Department,
-    Staff,
-    TicketStatus,
-)
+from dispatch.i18n import N_
+from dispatch.models import Department, Staff, TicketStatus
+from dispatch.pages import translate
 from dispatch.pages.place_maps import place_kind_label, place_map
 from dispatch.pages.security import SECURITY_HEADERS, add_security_headers
 
@@ -33,15 +27,15 @@ STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 EVENT_LABELS = {
-    "created": "Filed",
-    "status": "Status",
-    "assigned": "Assigned to",
-    "note_added": "Note added",
-    "escalated": "Escalated",
-    "escalation_exhausted": "Escalation ran out",
-    "duplicate_linked": "Same problem as",
-    "duplicate_added": "Reported again as",
-    "duplicate_unlinked": "No longer a duplicate",
+    "created": N_("Filed"),
+    "status": N_("Status"),
+    "assigned": N_("Assigned to"),
+    "note_added": N_("Note added"),
+    "escalated": N_("Escalated"),
+    "escalation_exhausted": N_("Escalation ran out"),
+    "duplicate_linked": N_("Same problem as"),
+    "duplicate_added": N_("Reported again as"),
+    "duplicate_unlinked": N_("No longer a duplicate"),
 }
 OUTCOME_CLASSES = {
     "ticket_filed": "ok",
@@ -84,42 +78,23 @@ def _pct(value: float) -> str:
 
 
 @pass_context
-def _local(context: Any, value: datetime | None) -> str:
-    """A time in the city's time zone; the day too unless it is today."""
-    if value is None:
-        return "—"
-    tz: ZoneInfo = context["tz"]
-    local = value.astimezone(tz)
-    today = datetime.now(tz).date()
-    if local.date() == today:
-        return local.strftime("%H:%M")
-    return local.strftime("%a %d %b %H:%M")
-
-
-def _ago(value: datetime) -> str:
-    seconds = (datetime.now(UTC) - value).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min ago"
-    return f"{int(seconds // 86400)} days ago"
-
-
-@pass_context
 def _place_map(context: Any, ticket: Any, size: str = "map") -> Any:
     return place_map(context["request"].app.state.services.dispatch, ticket, size)
 
 
-templates.env.filters["ago"] = _ago
-templates.env.filters["local"] = _local
+# The i18n extension, the dates and the labels, in the city's language (translate.py).
+translate.install(templates.env)
+
+
+@pass_context
+def _event_label(context: Any, action: str) -> str:
+    english = EVENT_LABELS.get(action)
+    return translate.gettext_in(context, english) if english else action.replace("_", " ")
+
+
 templates.env.globals.update(
     status_class=status_class,
-    close_label=lambda reason: CLOSE_REASON_LABELS.get(reason, reason),
-    event_label=lambda action: EVENT_LABELS.get(action, action.replace("_", " ")),
-    status_label=lambda status: STATUS_LABELS.get(status, status),
-    outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+    event_label=_event_label,
     outcome_class=lambda outcome: OUTCOME_CLASSES.get(outcome, ""),
     duration=_duration,
     ms=_ms,
@@ -145,14 +120,19 @@ def render(
     department_name = None
     if staff is not None and session is not None and staff.department_id is not None:
         department = session.get(Department, staff.department_id)
-        department_name = department.name if department else None
+        department_name = (
+            translate.department_name(request, department.code, department.name)
+            if department
+            else None
+        )
     base = {
+        "locale": translate.request_locale(request),
         "staff": staff,
         "is_supervisor": staff is not None and is_supervisor(staff),
         "department_name": department_name,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "tz": tz,
-        "label": lambda kind, code: kinds[kind].label(code) if kind in kinds else code,
+        "label": translate.slot_label(request, kinds),
     }
     base.update(context)
     response = templates.TemplateResponse(request, template, base, status_code=status_code)
@@ -163,12 +143,13 @@ def render(
 
 
 ERROR_TITLES = {
-    400: "That did not work",
-    401: "Please sign in",
-    403: "Not for your role",
-    404: "Not found",
-    422: "That did not work",
+    400: N_("That did not work"),
+    401: N_("Please sign in"),
+    403: N_("Not for your role"),
+    404: N_("Not found"),
+    422: N_("That did not work"),
 }
+OTHER_ERROR_TITLE = N_("Something went wrong")
 
 
 class PageRoute(APIRoute):
@@ -209,9 +190,14 @@ async def _page_or_error(
 
 
 def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    title = ERROR_TITLES.get(status_code, "Something went wrong")
+    title = translate.page_text(request, ERROR_TITLES.get(status_code, OTHER_ERROR_TITLE))
     return render(
-        request, "error.html", staff=None, status_code=status_code, title=title, message=message
+        request,
+        "error.html",
+        staff=None,
+        status_code=status_code,
+        title=title,
+        message=translate.error_text(request, message),
     )
 
 

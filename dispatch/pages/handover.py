@@ -10,6 +10,7 @@ departments named in `departments=parking,roads` (the link of a scoped message).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
@@ -18,7 +19,9 @@ from fastapi.responses import HTMLResponse
 from dispatch.auth import PageStaff, ServicesDep, SessionDep, visible_department
 from dispatch.handover import UnknownDepartment, reader_scope
 from dispatch.handover_notices import iso, when
+from dispatch.i18n import day_time, is_source
 from dispatch.pages.common import page_router, render
+from dispatch.pages.translate import request_locale
 from dispatch.shift_changes import (
     INSTANT,
     BadWindow,
@@ -57,6 +60,7 @@ def handover_page(
     except (BadWindow, UnknownDepartment) as problem:
         raise HTTPException(422, str(problem)) from None
     summary = dispatch.handover(window, departments=scope)
+    locale = request_locale(request)
 
     def link(other: ShiftWindow) -> str:
         query = {"since": iso(other.since, timezone), "until": iso(other.until, timezone)}
@@ -86,7 +90,7 @@ def handover_page(
         session=session,
         h=summary,
         links=links,
-        when=when,
+        when=when if is_source(locale) else partial(day_time, locale=locale),
         departments=departments.strip() if own is None else "",
         since_field=_field(window.since, timezone),
         until_field=_field(window.until, timezone),

@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from dispatch.contract import PlaceKind
+from dispatch.i18n import N_
 from dispatch.places.city import CityPlaces
 from dispatch.places.map_svg import street_map
 from dispatch.public import TicketPublic
@@ -22,13 +23,13 @@ SIZES: dict[str, dict[str, Any]] = {
     "map": {"width": 480, "height": 300, "radius_m": 250.0, "labels": None},
     "thumb": {"width": 240, "height": 160, "radius_m": 150.0, "labels": 2},
 }
-KIND_LABELS: dict[str, str] = {
-    PlaceKind.ADDRESS: "address",
-    PlaceKind.INTERSECTION: "corner",
-    PlaceKind.BLOCK: "block",
-    PlaceKind.LANDMARK: "landmark",
-    PlaceKind.NEAR: "street near a landmark",
-    PlaceKind.STREET: "somewhere on the street",
+KIND_LABELS: dict[str, str] = {  # English msgids: the pages translate them (|t)
+    PlaceKind.ADDRESS: N_("address"),
+    PlaceKind.INTERSECTION: N_("corner"),
+    PlaceKind.BLOCK: N_("block"),
+    PlaceKind.LANDMARK: N_("landmark"),
+    PlaceKind.NEAR: N_("street near a landmark"),
+    PlaceKind.STREET: N_("somewhere on the street"),
 }
 
 

@@ -12,19 +12,20 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from dispatch.contract import AT_CAPACITY_OUTCOMES
+from dispatch.i18n import N_
 from dispatch.models import Call, Department, DutyShift, Staff, Ticket, Turn
 
 # Outcomes where the caller got what they called for without a person.
 HANDLED_BY_BOT = {"ticket_filed", "status_check", "out_of_scope", "emergency_referred"}
 # Left out of the share: silent callers and calls still going on.
 NOT_COUNTED = {"no_input", "in_progress"}
-ACK_BUCKETS = [
-    (5, "< 5 min"),
-    (15, "5–15 min"),
-    (30, "15–30 min"),
-    (60, "30–60 min"),
-    (120, "1–2 h"),
-    (None, "> 2 h"),
+ACK_BUCKETS = [  # English msgids: the reports page translates them
+    (5, N_("< 5 min")),
+    (15, N_("5–15 min")),
+    (30, N_("15–30 min")),
+    (60, N_("30–60 min")),
+    (120, N_("1–2 h")),
+    (None, N_("> 2 h")),
 ]
 
 
@@ -44,7 +45,7 @@ def calls_by_kind_and_hour(*, session: Session, since: datetime, tz: ZoneInfo) -
     by_call: dict[int, tuple[datetime, str]] = {}
     for call_id, started_at, kind_name in rows:
         # A call with several tickets counts once, under its first kind.
-        by_call.setdefault(call_id, (started_at, kind_name or "No ticket"))
+        by_call.setdefault(call_id, (started_at, kind_name or N_("No ticket")))
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
     for started_at, kind_name in by_call.values():
         counts[kind_name][started_at.astimezone(tz).hour] += 1

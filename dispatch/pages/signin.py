@@ -24,6 +24,7 @@ from dispatch.pages.security import (
     set_signin_cookie,
     start_signin_form,
 )
+from dispatch.pages.translate import page_text
 from dispatch.throttle import SignInThrottle, ThrottleLimits
 
 router = page_router()
@@ -86,7 +87,11 @@ def signin(
             staff=None,
             next=_safe_next(next),
             username=username,
-            error=f"Too many wrong passwords: wait {minutes} minutes or ask an administrator.",
+            error=page_text(
+                request,
+                "Too many wrong passwords: wait %(minutes)s minutes or ask an administrator.",
+                minutes=minutes,
+            ),
             status_code=429,
         )
         response.headers["Retry-After"] = str(wait)
@@ -100,7 +105,7 @@ def signin(
             staff=None,
             next=_safe_next(next),
             username=username,
-            error="Wrong username or password.",
+            error=page_text(request, "Wrong username or password."),
             status_code=401,
         )
     throttle.succeeded(username=username)

@@ -23,6 +23,7 @@ from dispatch.auth import (
 )
 from dispatch.models import CLOSE_REASON_LABELS, Department
 from dispatch.pages.common import page_router, render
+from dispatch.pages.translate import page_text
 from dispatch.public import TicketFilters
 from dispatch.ticket_status import InvalidTransition
 from dispatch.ticket_work import TicketNotFound
@@ -141,7 +142,8 @@ def _act(request: Request, number: str, action, success: str) -> RedirectRespons
     try:
         action()
     except TicketNotFound:
-        raise HTTPException(404, f"No ticket {number}") from None
+        missing = page_text(request, "No ticket %(number)s", number=number)
+        raise HTTPException(404, missing) from None
     except (InvalidTransition, ValueError) as problem:
         return _back(request, number, str(problem), error=True)
     return _back(request, number, success)
@@ -156,7 +158,7 @@ def acknowledge(
         request,
         number,
         lambda: services.dispatch.acknowledge(ticket.number, staff.id),
-        f"Ticket {ticket.number} acknowledged.",
+        page_text(request, "Ticket %(number)s acknowledged.", number=ticket.number),
     )
 
 
@@ -174,7 +176,7 @@ def add_note(
         request,
         number,
         lambda: services.dispatch.add_note(ticket.number, staff.id, body),
-        "Note added.",
+        page_text(request, "Note added."),
     )
 
 
@@ -190,10 +192,14 @@ def change_status(
 ) -> RedirectResponse:
     ticket = visible_ticket(services, session, staff, number)
     reason = close_reason if status == "closed" else None
-    done = "Resolved." if status == "closed" else "Status changed."
+    done = (
+        page_text(request, "Ticket %(number)s: Resolved.", number=ticket.number)
+        if status == "closed"
+        else page_text(request, "Ticket %(number)s: Status changed.", number=ticket.number)
+    )
     return _act(
         request,
         number,
         lambda: services.dispatch.set_status(ticket.number, status, reason, staff.id),
-        f"Ticket {ticket.number}: {done}",
+        done,
     )

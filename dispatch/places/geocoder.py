@@ -28,9 +28,11 @@ from dispatch.contract import (
 )
 from dispatch.places.city import CityPlaces
 from dispatch.places.index import CityIndex, Point
+from dispatch.places.korean import parse_place
+from dispatch.places.korean_names import byeongil_parent, corner_label, near_label
 from dispatch.places.matching import MIN_SCORE, NameParts, Scored
 from dispatch.places.numbers import suffix
-from dispatch.places.spoken import KOREAN_ROADS, Relation, SpokenPlace, normalize, parse
+from dispatch.places.spoken import KOREAN_ROADS, Relation, SpokenPlace, normalize
 
 MAX_CANDIDATES = 5
 INTERPOLATED = 0.97  # a number between two register points, not a point itself
@@ -86,10 +88,11 @@ class Geocoder:
         return max(found, key=lambda m: m.best.confidence if m.best else 0.0)
 
     def locate(self, said: str) -> PlaceMatch:
-        spoken = parse(self._city_tail.sub("", said or ""))
+        spoken = parse_place(self._city_tail.sub("", said or ""))
         if spoken.problem:
             return PlaceMatch(said=said or "", problem=spoken.problem)
         candidates, problem = self._read(spoken)
+        candidates = [c for c in candidates if c.confidence >= MIN_SCORE]  # none too faint
         if not candidates and spoken.relation is not None:
             candidates, problem = self._parts_alone(spoken)
         if not candidates:
@@ -116,7 +119,7 @@ class Geocoder:
         address alone; "Pearl and State" (they never meet) is either street, unsure."""
         read = []
         for part in (spoken.second, spoken.first):
-            alone = parse(part or "")
+            alone = parse_place(part or "")
             read.append(self._read(alone) if not alone.problem else ([], None))
         useful = [(found, problem) for found, problem in read if found]
         if not useful:
@@ -184,6 +187,10 @@ class Geocoder:
     ) -> tuple[list[PlaceCandidate], str | None]:
         found: list[PlaceCandidate] = []
         missing = False
+        parent = byeongil_parent(words)
+        if parent and not self._streets(words):
+            # "경안로12번길 5" where the city has no such side road: its road, unsure
+            return [self._street(s, NOT_ON_STREET) for s in self._streets(parent)], "no_street"
         for street in self._streets(words):
             if block:
                 first = int(number) // 100 * 100
@@ -224,7 +231,7 @@ class Geocoder:
             if target in self.index.landmarks:
                 found.append(self._landmark(target, 1.0))
                 continue
-            spoken = parse(target)
+            spoken = parse_place(target)
             if spoken.problem is None:
                 targets, _ = self._read(spoken)
                 found += sorted(targets, key=lambda c: -c.confidence)[:1]
@@ -251,7 +258,7 @@ class Geocoder:
                 if one.name != other.name and crossing is not None:
                     found.append(
                         _candidate(
-                            f"{one.name} and {other.name}",
+                            corner_label(one.name, other.name),
                             PlaceKind.INTERSECTION,
                             Point(crossing.lat, crossing.long),
                             _mean(one.score, other.score),
@@ -288,7 +295,7 @@ class Geocoder:
                 point, distance = self.index.nearest_on_street(
                     street.name, Point(landmark.lat, landmark.long)
                 )
-                label = f"{street.name} near {mark.name}"
+                label = near_label(street.name, mark.name)
                 # A street that passes far from the landmark is not "near" it.
                 score = _mean(street.score, mark.score) * min(1.0, NEAR_M / max(distance, 1.0))
                 found.append(_candidate(label, PlaceKind.NEAR, point, score, street.name))

@@ -9,6 +9,9 @@ asks which), while "Linden Way" is Linden Way. A heard number compares by number
 12th is never 13th, however alike they look written down; a misspelled ordinal
 ("forteeth") compares with the numbered streets' words ("fortieth", "fourteenth").
 
+Korean (Hangul) names compare on their jamo instead, with a sound key of the jamo a
+phone line confuses (korean_names.py); Korean kind words (시청, 역, 시장) join the English.
+
 Scores are calibrated to 0..1: a clean name is 1.0, a one-sound slip about 0.8,
 a word that is no name of the city's below 0.4 and dropped.
 """
@@ -23,6 +26,13 @@ import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from dispatch.places.korean_names import (
+    KOREAN_CATEGORY_WORDS,
+    KoreanNames,
+    has_hangul,
+    jamo,
+    korean_similarity,
+)
 from dispatch.places.numbers import ordinal_words
 from dispatch.places.spoken import STREET_TYPES
 
@@ -53,9 +63,12 @@ CATEGORY_WORDS = {
     "police": ("police station", "police"),
     "fire_station": ("fire station", "firehouse"),
 }
+for _category, _words in KOREAN_CATEGORY_WORDS.items():
+    CATEGORY_WORDS[_category] = CATEGORY_WORDS.get(_category, ()) + _words
 
 
 _XS, _YS = zip(*_CALIBRATION, strict=True)
+_KOREAN_KINDS = frozenset(w for words in KOREAN_CATEGORY_WORDS.values() for w in words)
 
 
 def calibrate(raw: float) -> float:
@@ -161,6 +174,7 @@ class StreetMatcher:
             kind: np.array([self._type_factor(kind, p) for p in named], dtype=np.float32)
             for kind in {None, *STREET_TYPES.values()}
         }
+        self._korean = KoreanNames(sorted(self.parts))  # Hangul names: by jamo
 
     def match(self, heard: str, limit: int = 5) -> list[Scored]:
         if not _key(heard):
@@ -168,7 +182,10 @@ class StreetMatcher:
         said = NameParts.of(heard)
         if not said.stem:
             return []
-        if said.number is not None:  # "12th", "12th street": by number only
+        if has_hangul(heard):
+            names, korean_raws = self._korean.raws(_key(heard))
+            raws = [float(r) for r in korean_raws]
+        elif said.number is not None:  # "12th", "12th street": by number only
             names = self._by_number.get(said.number, [])
             raws = [self._type_factor(said.type, self.parts[name]) for name in names]
         else:
@@ -248,9 +265,15 @@ class LandmarkMatcher:
             return []
         sounds = _sounds(said)
         best: dict[str, float] = {}
+        korean = has_hangul(said)
         for entry in self._keys:
-            raw = similarity(said, sounds, entry.key, entry.sounds)
             words, key_words = said.split(), entry.key.split()
+            if korean:  # 경안시장: one word, its kind (시장) at its end
+                raw = korean_similarity(said, entry.key)
+                if jamo(entry.key).endswith(jamo(said)) and said in _KOREAN_KINDS:
+                    raw = max(raw, 0.92)  # "시장" of 경안시장, "시청" of 광주시청
+            else:
+                raw = similarity(said, sounds, entry.key, entry.sounds)
             if set(words) <= set(key_words) and key_words[-1] in words:
                 # "high school" of "Riverton High School"; not "main" of "main library":
                 # the kind of place (its last word) must be said.

@@ -210,7 +210,10 @@ _KO_UNITS = {"십": 10, "백": 100, "천": 1000}
 _KO_NUMERAL = re.compile(r"^([영공일이삼사오육칠팔구십백천]+)(번지|번길|번|호)?$")
 
 
-def _korean_value(numeral: str) -> int | None:
+def korean_value(numeral: str) -> int | None:
+    """ "백이십삼" -> 123, "일이삼" -> 123 (read digit by digit); None if no number."""
+    if not numeral or any(ch not in _KO_DIGITS and ch not in _KO_UNITS for ch in numeral):
+        return None
     if not any(ch in _KO_UNITS for ch in numeral):  # read digit by digit: 일이 -> 12
         return int("".join(str(_KO_DIGITS[ch]) for ch in numeral))
     total, digit = 0, None
@@ -232,7 +235,7 @@ def korean_numbers(text: str) -> str:
     for i, word in enumerate(words):
         match = _KO_NUMERAL.match(word)
         if match and (match.group(2) or (i > 0 and words[i - 1].endswith(("로", "길")))):
-            value = _korean_value(match.group(1))
+            value = korean_value(match.group(1))
             if value is not None:
                 words[i] = str(value)
     return " ".join(words)

@@ -81,7 +81,12 @@ def note_if_added(turn: Turn) -> bool:
     if not isinstance(filed, dict) or text.startswith("/"):
         return False
     if is_closing(text):
-        turn.followup("action_goodbye")
+        # Said here, not as a follow-up action: after a follow-up, the rule for the message
+        # ("not understood" -> action_fallback) fired again, and the caller heard the
+        # goodbye once per action until Rasa's limit of actions per message.
+        if turn.active_loop:
+            turn.end_form()
+        turn.say("utter_goodbye")
         return True
     if len(re.findall(r"[\w']+", text)) < MIN_WORDS:
         return False
@@ -110,7 +115,7 @@ def is_new_report(turn: Turn, filed: dict[str, Any]) -> bool:
     if place and not same_place(place, filed):
         return True
     kind = turn.intent if turn.intent in turn.kinds() else None
-    return bool(kind and kind != filed.get("kind") and _names_kind(turn, kind))
+    return bool(kind and kind != filed.get("kind") and names_kind(turn, kind))
 
 
 def same_place(said: str, filed: dict[str, Any]) -> bool:
@@ -119,7 +124,8 @@ def same_place(said: str, filed: dict[str, Any]) -> bool:
     return any(fuzz.token_set_ratio(words, k) >= SAME_PLACE for k in known)
 
 
-def _names_kind(turn: Turn, kind: str) -> bool:
+def names_kind(turn: Turn, kind: str) -> bool:
+    """The caller's message names this kind in its own words (data/complaint_kinds.yaml)."""
     keywords = [k.strip().lower() for k in turn.prompt(f"utter_words_kind_{kind}")[0].split(",")]
     text = turn.text.lower()
     return any(k and re.search(rf"(?<!\w){re.escape(k)}", text) for k in keywords)

@@ -105,6 +105,8 @@ def file_voicemail(turn: Turn) -> None:
 
 # --- ticket status ------------------------------------------------------------------
 
+NO_TICKET_NUMBER = "none"  # fills the form after two answers without a number
+
 
 def validate_status_form(turn: Turn) -> None:
     asked = turn.slot("requested_slot") == "ticket_number"
@@ -120,12 +122,20 @@ def validate_status_form(turn: Turn) -> None:
         number = digits_only(turn.text if spoken else str(value or ""))
         if not number:
             turn.say("utter_status_no_number")
+            question = turn.prompt("utter_ask_status_form_ticket_number")[0]
+            if asked and turn.times_asked(question) >= 2:
+                # Never a third time: the form ends, and action_ticket_status offers the rest.
+                turn.set("ticket_number", NO_TICKET_NUMBER)
+                continue
         turn.set("ticket_number", number or None)
 
 
 def ticket_status(turn: Turn) -> None:
     number = digits_only(str(turn.slot("ticket_number") or ""))
     turn.set("ticket_number", None)
+    if not number:  # asked twice and not understood (validate_status_form)
+        turn.say("utter_anything_else")
+        return
     view = turn.dispatch.find_ticket(number) if number else None
     if view is None:
         turn.say("utter_status_not_found", spoken_number=spoken_digits(number))
@@ -171,11 +181,48 @@ def fallback(turn: Turn) -> None:
         turn.followup("action_transfer")
 
 
+def keypad_kinds(turn: Turn) -> None:
+    """The keypad's list of problems (the kinds with a `keypad` key): for a caller the
+    recognizer does not understand, the kind by a key, then the form's questions."""
+    items = [
+        turn.prompt(
+            "utter_keypad_kind_item", key=key, kind_name=turn.prompt(f"utter_kind_{code}")[0]
+        )[0]
+        for key, code in sorted((key, code) for code, key in _keypad_keys(turn).items())
+    ]
+    turn.set("keypad_menu", "kinds")
+    turn.say("utter_keypad_kinds", menu=", ".join(items))
+
+
+def _keypad_keys(turn: Turn) -> dict[str, str]:
+    """kind -> its key, from the domain (generated from data/complaint_kinds.yaml)."""
+    responses = turn.domain.get("responses") or {}
+    return {
+        code: turn.prompt(f"utter_keypad_kind_{code}")[0]
+        for code in turn.kinds()
+        if f"utter_keypad_kind_{code}" in responses
+    }
+
+
+def _kind_by_key(turn: Turn, digits: str) -> None:
+    turn.set("keypad_menu", None)
+    kind = next((code for code, key in _keypad_keys(turn).items() if key == digits), None)
+    if kind is None:
+        turn.say("utter_keypad_invalid")
+        keypad_kinds(turn)
+        return
+    turn.set("filed_report", None)
+    turn.set("kind", kind)
+    turn.followup(f"{kind}_form")
+
+
 def keypad(turn: Turn) -> None:
     digits = digits_only(turn.entity("digits") or "")
     form = turn.active_loop
     asked = turn.slot("requested_slot")
-    if form and asked == "location":
+    if not form and turn.slot("keypad_menu") == "kinds" and digits not in ("", "0"):
+        _kind_by_key(turn, digits)
+    elif form and asked == "location":
         # The house number on the street the caller spelled; else the place is asked again.
         place.keyed_house_number(turn, digits)
         turn.followup(form)
@@ -184,7 +231,10 @@ def keypad(turn: Turn) -> None:
         turn.set(asked, digits or None)
         turn.followup(form)
     elif digits == "1":
-        turn.say("utter_keypad_report")
+        if _keypad_keys(turn):
+            keypad_kinds(turn)
+        else:
+            turn.say("utter_keypad_report")
     elif digits == "2":
         turn.followup("status_form")
     elif digits == "0":
@@ -243,6 +293,14 @@ def goodbye(turn: Turn) -> None:
             spoken_number=spoken_digits(number),
         )
     turn.say("utter_goodbye")
+
+
+def thanks(turn: Turn) -> None:
+    """ "Thank you" asks whether there is more; "that's all, thank you, goodbye" ends."""
+    if after_filing.is_closing(turn.text):
+        goodbye(turn)
+    else:
+        turn.say("utter_welcome")
 
 
 def hangup(turn: Turn) -> None:

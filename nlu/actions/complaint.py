@@ -64,6 +64,7 @@ def new_report(turn: Turn) -> None:
     if after_filing.note_if_added(turn):
         return
     turn.set("filed_report", None)
+    turn.set("keypad_menu", None)  # said instead of keyed: the keypad's list is over
     kind = turn.intent if turn.intent in turn.kinds() else turn.slot("kind")
     if kind not in turn.kinds():
         raise RuntimeError(f"a new report of an unknown kind {kind!r}")
@@ -173,7 +174,9 @@ def apply_correction(turn: Turn) -> None:
     text = turn.slot("correction") or ""
     turn.set("correction", None)
     latest_kind = turn.intent if turn.intent in turn.kinds() else None
-    if latest_kind and latest_kind != kind:
+    # Another kind only when the caller names it: a place alone ("it's 14 Oak Street")
+    # often leans the model to some kind, and that is a correction of the place.
+    if latest_kind and latest_kind != kind and after_filing.names_kind(turn, latest_kind):
         # "it's not parking, it's a tree down": another kind, same place.
         for slot in turn.kind_slots(kind):
             turn.set(slot, None)

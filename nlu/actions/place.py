@@ -51,10 +51,17 @@ SAME_WORD = 80  # rapidfuzz ratio above which an answer's word names a choice's 
 # --- the city's data -------------------------------------------------------------------
 
 
+def line_city(turn: Turn) -> str | None:
+    """The city of the line the caller dialled (voice/ puts it in the call's metadata);
+    None: the deployment's first line's."""
+    return str(turn.metadata.get("city") or "") or None
+
+
 def find(turn: Turn, words: str) -> PlaceMatch:
     """The city's candidates; a failing geocoder is no match (the words are kept)."""
+    city = line_city(turn)
     try:
-        return turn.dispatch.find_place(words)
+        return turn.dispatch.find_place(words, city) if city else turn.dispatch.find_place(words)
     except Exception:
         log.exception("finding a place failed on call %s", turn.sender_id)
         return PlaceMatch(said=words, problem=ERROR)
@@ -68,7 +75,10 @@ def city_can_match(turn: Turn, words: str) -> bool:
     """Could the city's names be what the caller said? No when it has none, or none in
     the script the caller's words are in."""
     try:
-        vocabulary = turn.dispatch.place_vocabulary()
+        city = line_city(turn)
+        vocabulary = (
+            turn.dispatch.place_vocabulary(city) if city else turn.dispatch.place_vocabulary()
+        )
     except Exception:
         log.exception("the city's place names are unavailable on call %s", turn.sender_id)
         return False

@@ -51,6 +51,7 @@ ACTIONS: dict[str, Action] = {
     "action_repeat": calls.repeat,
     "action_no_input": calls.no_input,
     "action_goodbye": calls.goodbye,
+    "action_thanks": calls.thanks,
     "action_hangup": calls.hangup,
 }
 

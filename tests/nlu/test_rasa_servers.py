@@ -100,6 +100,6 @@ def test_make_run_starts_each_listed_server_and_wants_redis_for_several(tmp_path
     )
     children = rasa_children(settings, console)
     ports = [c.cmd[c.cmd.index("--port") + 1] for c in children]
-    assert ports == ["5105", "5106"]
-    [one] = rasa_children(make_settings(tmp_path), console)
+    assert ports == ["5105", "5106", "5107"]  # and the Korean line's after them (issue 14)
+    [one] = rasa_children(make_settings(tmp_path, lines=""), console)  # one line, one server
     assert one.name == "rasa"

@@ -185,6 +185,7 @@ def _app_replica(settings: Settings, name: str, port: int, log: Path) -> Server:
         "DUTYLINE_RECORDINGS_DIR": str(settings.recordings_dir),
         "DUTYLINE_SPOOL_DIR": str(settings.spool_dir),
         "DUTYLINE_RASA_URL": settings.rasa_url,
+        "DUTYLINE_LINES": "",  # one English line: only English Rasa servers run here
         "DUTYLINE_ACTION_SERVER_URL": str(settings.action_server_url),
         "DUTYLINE_ACTION_TOKEN": settings.action_token_value,
         "DUTYLINE_RASA_TRACKER_REDIS_URL": str(settings.rasa_tracker_redis_url),

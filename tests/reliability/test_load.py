@@ -43,6 +43,7 @@ def _app_process(settings: Any, log: Path) -> subprocess.Popen[bytes]:
         "DUTYLINE_DATABASE_URL": settings.database_url,
         "DUTYLINE_RECORDINGS_DIR": str(settings.recordings_dir),
         "DUTYLINE_RASA_URL": settings.rasa_url,
+        "DUTYLINE_LINES": "",  # one English line: only English Rasa servers run here
         "DUTYLINE_ACTION_SERVER_URL": f"http://127.0.0.1:{settings.port}",
         "DUTYLINE_ACTION_TOKEN": settings.action_token_value,  # what start_rasa gave Rasa
         # Every caller in the dialogue: the load on the pipeline and its memory are what is

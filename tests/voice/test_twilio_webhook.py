@@ -66,7 +66,12 @@ async def test_valid_webhook_answers_connect_stream_with_parameters(telephony_ap
     port = telephony_app.settings.public_url.rsplit(":", 1)[1]
     assert stream.get("url") == f"ws://127.0.0.1:{port}/twilio/stream"
     assert "?" not in stream.get("url", "")  # Twilio refuses query strings (error 31922)
-    assert dialed.parameters == {"caller": "+15555550142", "called": "+15555550100", "locale": "en"}
+    assert dialed.parameters == {
+        "caller": "+15555550142",
+        "called": "+15555550100",
+        "locale": "en",
+        "city": "Riverton",  # the line of that number (data/lines.yaml; issue 14)
+    }
     [opened] = telephony_app.dispatch.opened
     assert (opened.call_sid, opened.caller_number) == (line.call_sid, "+15555550142")
 

@@ -8,6 +8,9 @@
   const url = holder.dataset.poll;
   const seconds = Number(holder.dataset.seconds || 10);
   let latest = holder.querySelector("#tickets")?.dataset.latest || "";
+  // The words come translated from the page (inbox.html's data-* on #live).
+  const words = live.dataset;
+  const title = document.title;
 
   async function refresh() {
     // Do not replace the list while someone is typing in it.
@@ -27,18 +30,18 @@
       holder.replaceChildren(...next.childNodes);
       const time = new Date().toLocaleTimeString();
       if (nextLatest && latest && nextLatest > latest) {
-        live.textContent = "New ticket · " + time;
-        document.title = "● Inbox · dutyline";
+        live.textContent = (words.newTicket || "New ticket") + " · " + time;
+        document.title = "● " + title;
       } else {
-        live.textContent = "Updated " + time;
+        live.textContent = (words.updated || "Updated") + " " + time;
       }
       latest = nextLatest || latest;
     } catch (error) {
-      live.textContent = "Offline, retrying… (" + error.message + ")";
+      live.textContent = (words.offline || "Offline, retrying…") + " (" + error.message + ")";
     }
   }
   document.addEventListener("visibilitychange", () => {
-    if (!document.hidden) { document.title = "Inbox · dutyline"; refresh(); }
+    if (!document.hidden) { document.title = title; refresh(); }
   });
   setInterval(refresh, seconds * 1000);
 })();

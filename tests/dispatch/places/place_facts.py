@@ -9,6 +9,7 @@ from functools import cache
 from dispatch.contract import PlaceKind, PlaceMatch
 from dispatch.places.city import AddressPoint, CityPlaces, Intersection, Landmark
 from dispatch.places.index import house_number
+from dispatch.places.korean_names import has_hangul, label_parts
 from dutyline.settings import ROOT
 
 PLACES = ROOT / "data" / "places"
@@ -95,7 +96,7 @@ def assert_real(match: PlaceMatch, city: CityPlaces) -> None:
             else:
                 assert metres(where, (point.lat, point.long)) < 0.5, c
         elif c.kind is PlaceKind.INTERSECTION:
-            one, other = c.label.split(" and ")
+            one, other = _parts(c.label, " and ")
             corner = corners[tuple(sorted((one, other)))]
             assert metres(where, (corner.lat, corner.long)) < 0.5, c
         elif c.kind is PlaceKind.BLOCK:
@@ -113,7 +114,14 @@ def assert_real(match: PlaceMatch, city: CityPlaces) -> None:
             landmark = landmarks[c.label]
             assert where == (landmark.lat, landmark.long), c
         elif c.kind is PlaceKind.NEAR:
-            street, name = c.label.split(" near ")
+            street, name = _parts(c.label, " near ")
             assert street in streets and name in landmarks, c
         else:
             assert c.kind is PlaceKind.STREET and c.label in streets, c
+
+
+def _parts(label: str, joint: str) -> tuple[str, str]:
+    """ "Lark Street and 12th Street"; a Korean city's "경안로와 중앙로 교차로"."""
+    parts = label_parts(label) if has_hangul(label) else tuple(label.split(joint))
+    assert parts is not None and len(parts) == 2, label
+    return parts[0], parts[1]

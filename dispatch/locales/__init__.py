@@ -1,0 +1,1 @@
+"""The staff side's translation catalogs (gettext .po, one folder per language)."""
