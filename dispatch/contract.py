@@ -210,7 +210,10 @@ class Dispatch(Protocol):
         """The number of the ticket already filed on this call, if any."""
         ...
 
-    def find_ticket(self, number: str) -> TicketView | None: ...
+    def find_ticket(self, number: str, locale: str | None = None) -> TicketView | None:
+        """The ticket as a caller hears it: status and department in `locale` (the caller's
+        line's language; None: the city's data as written)."""
+        ...
 
     def on_duty_phone(self, kind: str | None) -> str | None:
         """The phone of the officer on duty now for this kind (or the fallback)."""

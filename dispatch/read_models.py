@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from dispatch.call_records import call_by_sid
 from dispatch.contract import TicketView
+from dispatch.i18n import LocalNames, translate
 from dispatch.models import (
     OPEN_STATUSES,
     Call,
@@ -40,7 +41,7 @@ from dispatch.public import (
     TicketPublic,
     TurnPublic,
 )
-from dispatch.ticket_status import status_label
+from dispatch.ticket_status import spoken_status, status_label
 
 # --- tickets ----------------------------------------------------------------------------
 
@@ -67,8 +68,11 @@ def ticket_by_number(*, session: Session, number: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.number == clean_number(number))).first()
 
 
-def ticket_view(*, session: Session, number: str) -> TicketView | None:
-    """A ticket as the dialogue reads it back to a caller; a duplicate tells its original's."""
+def ticket_view(
+    *, session: Session, number: str, locale: str | None = None, names: LocalNames | None = None
+) -> TicketView | None:
+    """A ticket as the dialogue reads it back to a caller, in the caller's language; a
+    duplicate tells its original's."""
     digits = clean_number(number)
     if not digits:
         return None
@@ -76,18 +80,23 @@ def ticket_view(*, session: Session, number: str) -> TicketView | None:
     if ticket is None:
         return None
     department = session.get(Department, ticket.department_id)
-    label = status_label(ticket)
+    label = spoken_status(ticket, locale)
     if ticket.duplicate_of_id:
         original = session.get(Ticket, ticket.duplicate_of_id)
         if original is not None:
-            label = f"Added to ticket {original.number}: {status_label(original)}"
+            label = translate(locale, "Added to ticket {number}: {status}").format(
+                number=original.number, status=spoken_status(original, locale)
+            )
+    department_name = department.name if department else ""
+    if department is not None and names is not None:
+        department_name = names.department(department.code, department.name, locale)
     return TicketView(
         number=ticket.number,
         kind=ticket.kind,
         kind_name=ticket.kind_name,
         status=ticket.status,
         status_label=label,
-        department_name=department.name if department else "",
+        department_name=department_name,
         location=ticket.place_name or ticket.location_text,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,

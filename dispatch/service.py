@@ -40,6 +40,7 @@ from dispatch.db import check, session_scope
 from dispatch.email_sender import EmailNotSet, EmailSender
 from dispatch.handover import HandoverSummary, compile_handover
 from dispatch.handover_notices import send_due as send_due_handovers
+from dispatch.i18n import local_names
 from dispatch.kinds import ComplaintKind, load_kinds
 from dispatch.lines import Lines, lines_of
 from dispatch.models import utcnow
@@ -163,9 +164,14 @@ class DispatchService:
         with session_scope(self.engine) as session:
             return read_models.ticket_for_call(session=session, call_sid=call_sid)
 
-    def find_ticket(self, number: str) -> TicketView | None:
+    def find_ticket(self, number: str, locale: str | None = None) -> TicketView | None:
         with session_scope(self.engine) as session:
-            return read_models.ticket_view(session=session, number=number)
+            return read_models.ticket_view(
+                session=session,
+                number=number,
+                locale=locale,
+                names=local_names(self.settings.data_dir),
+            )
 
     def find_place(self, said: str, city: str | None = None) -> PlaceMatch:
         """The city's places that the caller's words may mean, best first (city: the

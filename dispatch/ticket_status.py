@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from dispatch import escalation
 from dispatch.audit import actor_of, record_event
+from dispatch.i18n import translate
 from dispatch.models import (
     CLOSE_REASON_LABELS,
     OPEN_STATUSES,
@@ -95,6 +96,15 @@ def change_status(
     )
     if old == TicketStatus.NEW and new != TicketStatus.NEW:
         escalation.stop(session, ticket.id, at, "acknowledged" if new in OPEN_STATUSES else new)
+
+
+def spoken_status(ticket: Ticket, locale: str | None) -> str:
+    """status_label in a caller's language (dispatch/locales)."""
+    label = translate(locale, STATUS_LABELS.get(ticket.status, ticket.status))
+    if ticket.status == TicketStatus.CLOSED and ticket.close_reason:
+        reason = CLOSE_REASON_LABELS.get(ticket.close_reason, ticket.close_reason)
+        label = f"{label}: {translate(locale, reason)}"
+    return label
 
 
 def status_label(ticket: Ticket) -> str:

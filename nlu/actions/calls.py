@@ -136,7 +136,9 @@ def ticket_status(turn: Turn) -> None:
     if not number:  # asked twice and not understood (validate_status_form)
         turn.say("utter_anything_else")
         return
-    view = turn.dispatch.find_ticket(number) if number else None
+    # Status and department in the caller's language (the line's, from the call's metadata).
+    locale = turn.metadata.get("locale")
+    view = turn.dispatch.find_ticket(number, locale) if number else None
     if view is None:
         turn.say("utter_status_not_found", spoken_number=spoken_digits(number))
         return

@@ -177,7 +177,7 @@ class RecordingDispatch:
         with self.lock:
             return self.tickets.get(call_sid)
 
-    def find_ticket(self, number: str):
+    def find_ticket(self, number: str, locale: str | None = None):
         return None
 
     def on_duty_phone(self, kind: str | None) -> str | None:
