@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # A source checkout (and its editable install) keeps data/, models/ and var/ beside the
 # packages. An installed wheel (the Docker image) sits in site-packages: there the working
@@ -26,6 +34,27 @@ DATA_DIR = ROOT / "data" if (ROOT / "data").is_dir() else BUNDLED_DATA
 DEV_SECRET_KEY = "dev-secret-change-me"
 
 
+class _NamedOnly:
+    """Read a field only by its variable name (DUTYLINE_LINES), never by its bare field
+    name: with populate_by_name (so code may pass `lines=...`), pydantic-settings would also
+    read `LINES`, `PORT`, `HOST` or `LOCALE` from the environment, and a terminal's LINES=24
+    made the lines file "data/24"."""
+
+    def _extract_field_info(self, field: FieldInfo, field_name: str) -> list:  # type: ignore[type-arg]
+        found = super()._extract_field_info(field, field_name)  # type: ignore[misc]
+        if field.alias or field.validation_alias:
+            return [entry for entry in found if entry[0] != field_name] or found
+        return found
+
+
+class _Environment(_NamedOnly, EnvSettingsSource):
+    pass
+
+
+class _DotEnv(_NamedOnly, DotEnvSettingsSource):
+    pass
+
+
 class DispatchSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=(ROOT / ".env", ".env"),
@@ -33,6 +62,26 @@ class DispatchSettings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        dotenv = (
+            _DotEnv(
+                settings_cls,
+                env_file=dotenv_settings.env_file,  # `_env_file=` given to the constructor
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            )
+            if isinstance(dotenv_settings, DotEnvSettingsSource)
+            else dotenv_settings
+        )
+        return (init_settings, _Environment(settings_cls), dotenv, file_secret_settings)
 
     # --- the deployment, shared by every package ---------------------------------
     environment: Literal["development", "test", "production"] = Field(

@@ -64,3 +64,19 @@ def test_each_package_refuses_its_weak_secrets_in_production() -> None:
     with pytest.raises(ValidationError, match="ACTION_TOKEN"):
         DialogueSettings(**production, secret_key="k" * 20)  # type: ignore[arg-type]
     assert DispatchSettings(**production, secret_key="k" * 20)  # type: ignore[arg-type]
+
+
+def test_bare_field_names_in_the_environment_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A terminal's LINES=24 once made the lines file "data/24" (every test of a fresh
+    clone failed): a setting is read only by its DUTYLINE_ variable, while code may still
+    pass it by field name."""
+    for name, value in {"LINES": "24", "PORT": "1", "LOCALE": "ko", "HOST": "0.0.0.0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DUTYLINE_TIMEZONE", "Asia/Seoul")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert str(settings.lines) == "lines.yaml" and settings.locale == "en"
+    assert settings.port != 1 and settings.host != "0.0.0.0"
+    assert settings.timezone == "Asia/Seoul"
+    assert Settings(_env_file=None, port=5).port == 5  # type: ignore[call-arg]

@@ -37,7 +37,11 @@ def riverton(tmp_path_factory: pytest.TempPathFactory) -> PlaceVocabulary:
 def expectations(riverton: PlaceVocabulary) -> Expectations:
     """As the app factory builds them: places, kinds' keywords, the dialogue's words."""
     kinds = load_kinds(DATA_DIR)
-    dispatch = SimpleNamespace(place_vocabulary=lambda: riverton, kinds=kinds)
+    dispatch = SimpleNamespace(
+        place_vocabulary=lambda city=None: riverton,
+        kinds=kinds,
+        lines=SimpleNamespace(city_of_locale=lambda locale: "Riverton"),
+    )
     return Expectations(recognition_vocabulary(SimpleNamespace(dispatch=dispatch)))
 
 

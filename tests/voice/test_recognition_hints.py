@@ -44,7 +44,11 @@ def riverton(tmp_path_factory: pytest.TempPathFactory) -> PlaceVocabulary:
 
 @pytest.fixture(scope="module")
 def expectations(riverton: PlaceVocabulary) -> Expectations:
-    dispatch = SimpleNamespace(place_vocabulary=lambda: riverton, kinds=load_kinds(DATA_DIR))
+    dispatch = SimpleNamespace(
+        place_vocabulary=lambda city=None: riverton,
+        kinds=load_kinds(DATA_DIR),
+        lines=SimpleNamespace(city_of_locale=lambda locale: "Riverton"),
+    )
     return Expectations(recognition_vocabulary(SimpleNamespace(dispatch=dispatch)))
 
 
