@@ -61,7 +61,8 @@ def test_unknown_or_missing_called_number_gets_the_first_line_logged(
     lines = load_lines(DATA / "lines.yaml", DATA)
     caplog.set_level(logging.WARNING, logger="dutyline.dispatch.lines")
     assert lines.for_number("+19995550000").locale == "en"
-    assert "+19995550000" in caplog.text and "not a line" in caplog.text
+    # the caller's number masked once the app's logging is set up (dutyline/logs): its start
+    assert "+1999" in caplog.text and "not a line" in caplog.text
     assert lines.for_number(None) == lines.for_number("") == lines.default
 
 
