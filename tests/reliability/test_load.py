@@ -1,8 +1,9 @@
 """Load: 20 concurrent simulated calls for DUTYLINE_LOAD_SECONDS (default 480: eight
 minutes keep `make test` within 45 minutes; 600 for the figures in docs/benchmarks.md)
-against the app run as its own process (as `dutyline run` does) with its own Rasa server. Every call must end with a ticket (filed, or for triage), and the
-app's memory must grow less than 10% from after warm-up to the end. Latency and
-audio gaps are printed, not asserted (benchmarks, not timing tests)."""
+against the app run as its own process (as `dutyline run` does) with its own Rasa server.
+Every call must end with a ticket (filed, or for triage), and the app's memory must grow
+less than 10% from after warm-up to the end. Latency and audio gaps are printed, not
+asserted (benchmarks, not timing tests)."""
 
 from __future__ import annotations
 
