@@ -329,6 +329,7 @@ def run(
     parts: Sequence[str] = ("wer", "turn", "nlu", "calls"),
     limit: int | None = None,
     caller: str = "scripted",
+    voices_take_turns: bool = False,
     early: bool = True,
     progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
@@ -368,6 +369,7 @@ def run(
                 parallel=parallel,
                 limit=limit,
                 caller=caller,
+                voices_take_turns=voices_take_turns,
                 progress=progress,
             )
         )

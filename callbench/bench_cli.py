@@ -153,6 +153,13 @@ def accuracy(
             "asks (repeat, pick, spell, key the number), for calls with a true place."
         ),
     ] = "scripted",
+    voices_take_turns: Annotated[
+        bool,
+        typer.Option(
+            help="Each scripted call once, the call voices taking turns, instead of "
+            "every call in every voice."
+        ),
+    ] = False,
     app_url: AppUrl = None,
     public_url: PublicUrl = None,
     rasa_url: RasaUrl = None,
@@ -195,6 +202,7 @@ def accuracy(
         parts=wanted,
         limit=limit,
         caller=caller,
+        voices_take_turns=voices_take_turns,
         progress=lambda line: errors.print(f"[dim]{line}[/]"),
     )
     _output(result, as_json, save, print_accuracy)

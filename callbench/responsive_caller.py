@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ CHOICE = ("did you mean",)
 SPELLING = ("spell the street",)
 KEYPAD = ("key in the house number",)
 MENU = ("press 1 to report",)  # the keypad menu after two misheard openings
+KIND_LIST = ("press 1 for",)  # the keypad's list of problems: "Press 1 for Illegal parking, ..."
+_LISTED = re.compile(r"(\d)\s+for\s+([^,.?]+)")
 READ_BACK = ("read that back", "is that right")
 CORRECTION = ("what should i change",)
 WHERE = ("where is it", "exact place", "street address", "the right place")
@@ -56,6 +58,12 @@ def questions(complaint_kinds: Path) -> dict[str, str]:
     }
 
 
+def kind_names(complaint_kinds: Path) -> dict[str, str]:
+    """Each kind's name as the bot says it, lower case: "pothole" -> "pothole or road damage"."""
+    data = yaml.safe_load(complaint_kinds.read_text("utf-8"))
+    return {code: kind["name"].lower() for code, kind in data["kinds"].items()}
+
+
 def spelled(name: str) -> str:
     """ "Lark Street" -> "L, A, R, K": the name without its street type, letter by letter."""
     words = name.split()
@@ -67,6 +75,7 @@ def spelled(name: str) -> str:
 class ResponsiveCaller:
     call: ScriptedCall
     asked: dict[str, str]  # question -> slot
+    kinds: dict[str, str] = field(default_factory=dict)  # kind -> its name (`kind_names`)
     corrected: bool = False
     done: bool = False
     filed: bool = False  # the caller has heard a ticket number
@@ -115,6 +124,12 @@ class ResponsiveCaller:
             return Turn("say", spelled(name) if name else self.place_said)
         if any(w in text for w in MENU):
             return Turn("press", "1")
+        if any(w in text for w in KIND_LIST):
+            # The caller's problem's key when it is on the list; else they say it again.
+            listed = {name.strip(): key for key, name in _LISTED.findall(text)}
+            key = listed.get(self.kinds.get(self.call.kind, ""))
+            if key:
+                return Turn("press", key)
         if any(w in text for w in KEYPAD):
             number = self.call.place.number if self.call.place else None
             return Turn("press", f"{number}#") if number else Turn("say", "no")
@@ -156,10 +171,11 @@ async def responsive_call(
     token: str,
     voice: str,
     caller_number: str,
+    kinds: dict[str, str] | None = None,
     turn_timeout: float = 60.0,
     hang_up_wait: float = 8.0,
 ) -> CallResult:
-    caller = ResponsiveCaller(call, asked)
+    caller = ResponsiveCaller(call, asked, kinds or {})
     line = TwilioLine(app_url, public_url=public_url, token=token, caller_number=caller_number)
     dialed = await line.dial()
     if dialed.status_code != 200 or not dialed.stream_url:

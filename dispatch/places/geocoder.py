@@ -28,6 +28,7 @@ from dispatch.contract import (
 )
 from dispatch.places.city import CityPlaces
 from dispatch.places.index import CityIndex, Point
+from dispatch.places.inside import StreetsInside
 from dispatch.places.korean import parse_place
 from dispatch.places.korean_names import byeongil_parent, corner_label, near_label
 from dispatch.places.matching import MIN_SCORE, NameParts, Scored
@@ -45,6 +46,7 @@ ALIAS_OVER_LOOK_ALIKE = 0.85  # "the bridge" (the city's alias of 5th Street) vs
 SPLIT_NUMBER = 0.9  # "69927th Street" read as 699 27th Street
 _MERGED = re.compile(r"(\d{2,})(st|nd|rd|th)")
 FALLBACK = 0.9  # a part of the sentence read alone ("a car at 17 Lark Street")
+INSIDE = 0.85  # a street named exactly amid words that make no place: read back, unsure
 
 
 def _mean(*scores: float) -> float:
@@ -58,6 +60,7 @@ def _mean(*scores: float) -> float:
 class Geocoder:
     def __init__(self, city: CityPlaces) -> None:
         self.index = CityIndex(city)
+        self._inside = StreetsInside(self.index.streets)
         self._vocabulary = PlaceVocabulary(
             streets=sorted(self.index.streets),
             landmarks=sorted(self.index.landmarks),
@@ -97,6 +100,8 @@ class Geocoder:
             candidates, problem = self._parts_alone(spoken)
         if not candidates:
             candidates = self._run_together(spoken)
+        if not candidates:
+            candidates = self._named_inside(spoken.text)
         aliased = self._alias(spoken.text)
         if aliased:  # the city's own name for a place says more than a look-alike name
             candidates = aliased + [_scaled(c, ALIAS_OVER_LOOK_ALIKE) for c in candidates]
@@ -157,6 +162,31 @@ class Geocoder:
                     found.append(
                         _candidate(label, PlaceKind.ADDRESS, hit.point, score, street.name, number)
                     )
+        return found
+
+    def _named_inside(self, text: str) -> list[PlaceCandidate]:
+        """Streets the city has, named exactly amid words that make no place
+        (dispatch/places/inside.py): one is that street (at the number just before it,
+        if the street has it); two that meet, their corner; two that do not, either."""
+        named = self._inside.find(text)
+        if len(named) == 2:
+            one, other = (n.street for n in named)
+            crossing = self.index.intersection(one, other)
+            if crossing is not None:
+                point = Point(crossing.lat, crossing.long)
+                label = corner_label(one, other)
+                return [_candidate(label, PlaceKind.INTERSECTION, point, INSIDE, one)]
+        found = []
+        for place in named[:2]:
+            hit = self.index.address(place.street, place.number) if place.number else None
+            if hit is not None:
+                label = address_label(place.street, place.number or "")
+                score = INSIDE * (1.0 if hit.exact else INTERPOLATED)
+                street, number = place.street, place.number
+                found.append(_candidate(label, PlaceKind.ADDRESS, hit.point, score, street, number))
+            else:
+                factor = INSIDE * (NOT_A_CORNER if len(named) > 1 else 1.0)
+                found.append(self._street(Scored(place.street, 1.0), factor))
         return found
 
     # --- readings ----------------------------------------------------------------------

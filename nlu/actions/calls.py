@@ -55,8 +55,12 @@ def emergency_declined(turn: Turn) -> None:
         turn.set("paused_form", None)
         turn.say("utter_resume")
         turn.followup(paused)
-    else:
+    elif turn.slot("filed_report") or report_in_progress(turn):
         turn.say("utter_anything_else")
+    else:
+        # Nothing reported yet: the caller rang to report something (a misheard "a stray
+        # dog chasing people" is not an emergency); "anything else?" lost that report.
+        turn.say("utter_keypad_report")
 
 
 # --- a person, or voicemail ---------------------------------------------------------
@@ -176,6 +180,10 @@ def fallback(turn: Turn) -> None:
         return
     if misses <= 1:
         turn.say("utter_rephrase")
+    elif misses == 2 and turn.slot("keypad_menu") == "kinds":
+        # The list of problems is on offer: a key is what works now. The first menu again
+        # would make its "1" (report a problem) read as the list's 1 (a wrong kind filed).
+        keypad_kinds(turn)
     elif misses == 2:
         turn.say("utter_keypad_menu")
     else:

@@ -8,7 +8,6 @@ real DispatchService on a migrated, seeded database.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,13 +61,6 @@ class Call:
 
 def text(replies: list[BotReply]) -> str:
     return " ".join(r.text or "" for r in replies)
-
-
-@pytest.fixture
-async def dialogue(stack: Any) -> AsyncIterator[RasaDialogue]:
-    client = RasaDialogue(stack.rasa_url, timeout=30)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(scope="module")
@@ -352,12 +344,11 @@ GIBBERISH = [
 ]
 
 
-async def test_not_understood_rephrase_then_keypad_then_a_person(
-    stack: Any, dialogue: RasaDialogue
-) -> None:
+async def unclear_lines(rasa_url: str) -> list[str]:
+    """The GIBBERISH lines the trained model falls back on (at least three)."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=stack.rasa_url) as http:
+    async with httpx.AsyncClient(base_url=rasa_url) as http:
         unclear = [
             line
             for line in GIBBERISH
@@ -365,6 +356,13 @@ async def test_not_understood_rephrase_then_keypad_then_a_person(
             == "nlu_fallback"
         ]
     assert len(unclear) >= 3, "the model no longer falls back on noise"
+    return unclear
+
+
+async def test_not_understood_rephrase_then_keypad_then_a_person(
+    stack: Any, dialogue: RasaDialogue
+) -> None:
+    unclear = await unclear_lines(stack.rasa_url)
     call = Call(dialogue)
     await call.start()
     replies = await call.say(unclear[0])

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +23,6 @@ from tests.nlu.test_conversations import Call, text
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 GOODBYE = "Thank you for calling. Goodbye."
-
-
-@pytest.fixture
-async def dialogue(stack: Any) -> AsyncIterator[RasaDialogue]:
-    client = RasaDialogue(stack.rasa_url, timeout=30)
-    yield client
-    await client.aclose()
 
 
 async def filed_call(stack: Any, dialogue: RasaDialogue) -> Call:

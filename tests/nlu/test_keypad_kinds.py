@@ -4,7 +4,6 @@ asks its questions. The keys come from data/complaint_kinds.yaml (`keypad`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,18 @@ import yaml
 
 from nlu.client import RasaDialogue
 from nlu.project import kinds_domain, load_kinds
-from tests.nlu.test_conversations import Call, text
+from tests.nlu.test_conversations import Call, text, unclear_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest.fixture
-async def dialogue(stack: Any) -> AsyncIterator[RasaDialogue]:
-    client = RasaDialogue(stack.rasa_url, timeout=30)
-    yield client
-    await client.aclose()
+async def until_read_back(call: Call, place: str, detail: str) -> None:
+    """The place, then the same detail to each question, until the read-back (or 4 tries)."""
+    await call.say(place)
+    for _ in range(4):
+        if "Is that right?" in call.last_text:
+            return
+        await call.say(detail)
 
 
 def keyed_kinds(stack: Any) -> dict[str, str]:
@@ -41,11 +42,7 @@ async def test_key_1_offers_the_problems_and_a_key_picks_one(
     assert "what is the problem" in menu  # saying it still works
     asked = text(await call.keypad("2"))
     assert asked.startswith("Where is it?"), asked
-    await call.say("fourteen oak street")
-    for _ in range(4):
-        if "Is that right?" in call.last_text:
-            break
-        await call.say("a raccoon, it's in the middle of the road")
+    await until_read_back(call, "fourteen oak street", "a raccoon, it's in the middle of the road")
     assert "Dead animal" in call.last_text and "14 Oak Street" in call.last_text
 
 
@@ -97,3 +94,23 @@ async def test_keypad_keys_must_be_distinct_digits() -> None:
     kinds["noise"]["keypad"] = kinds["illegal_parking"]["keypad"]
     with pytest.raises(ValueError, match="distinct digits"):
         kinds_domain(kinds)
+
+
+async def test_misheard_twice_after_the_list_offers_the_list_again(
+    stack: Any, dialogue: RasaDialogue
+) -> None:
+    """Seen in the whole-call place benchmark: a caller misheard twice after the list was
+    offered got the first menu again ("Press 1 to report a problem"), and their 1 was read
+    as the list's 1: an illegal-parking ticket for a pothole."""
+    unclear = await unclear_lines(stack.rasa_url)
+    call = Call(dialogue)
+    await call.start()
+    await call.keypad("1")
+    first = text(await call.say(unclear[0]))
+    assert "say it another way" in first, first
+    again = text(await call.say(unclear[1]))
+    assert "4 for Pothole" in again and "Press 1 to report a problem" not in again, again
+    asked = text(await call.keypad("4"))
+    assert asked.startswith("Where is it?"), asked
+    await until_read_back(call, "fourteen oak street", "about a foot wide")
+    assert "Pothole" in call.last_text and "Illegal parking" not in call.last_text

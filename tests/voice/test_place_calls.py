@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from callbench.calls import ScriptedCall, load_calls
-from callbench.responsive_caller import ResponsiveCaller, questions, spelled
+from callbench.responsive_caller import ResponsiveCaller, kind_names, questions, spelled
 from callbench.simulator import Turn
 from callbench.task_success import run_scripts, task_success
 from dutyline.settings import ROOT
@@ -77,7 +77,8 @@ async def test_a_sample_of_random_place_calls_files_tickets(
 
 def _caller(kind: str) -> ResponsiveCaller:
     call = next(c for c in load_calls(CALLS_FILE) if c.place and c.place.kind == kind)
-    return ResponsiveCaller(call, questions(ROOT / "data" / "complaint_kinds.yaml"))
+    kinds = ROOT / "data" / "complaint_kinds.yaml"
+    return ResponsiveCaller(call, questions(kinds), kind_names(kinds))
 
 
 def test_the_responsive_caller_answers_what_is_asked() -> None:
@@ -131,3 +132,19 @@ def test_the_responsive_caller_says_no_once_to_a_wrong_place() -> None:
     assert (
         spelled("Lark Street") == "L, A, R, K" and spelled("Broadway") == "B, R, O, A, D, W, A, Y"
     )
+
+
+def test_the_responsive_caller_keys_its_problem_from_the_list() -> None:
+    listed = (
+        "Press 1 for Illegal parking, 2 for Dead animal, 3 for Noise, 4 for Pothole or road "
+        "damage, 5 for Streetlight out. Or tell me in a few words: what is the problem?"
+    )
+    calls = load_calls(CALLS_FILE)
+    kinds = ROOT / "data" / "complaint_kinds.yaml"
+    pothole = next(c for c in calls if c.kind == "pothole")
+    caller = ResponsiveCaller(pothole, questions(kinds), kind_names(kinds))
+    assert caller.reply(listed) == Turn("press", "4")
+    # A problem the list does not have is said again, as the bot asks.
+    tree = next(c for c in calls if c.kind == "fallen_tree")
+    caller = ResponsiveCaller(tree, questions(kinds), kind_names(kinds))
+    assert caller.reply(listed) == Turn("say", tree.says[0])
