@@ -16,7 +16,7 @@ from dispatch.db import session_scope
 from dispatch.models import Ticket, TicketNote
 from nlu.client import RasaDialogue
 from nlu.contract import Expect
-from tests.nlu.test_conversations import Call, dialogue, text  # noqa: F401
+from tests.nlu.test_conversations import Call, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -24,7 +24,7 @@ EXACT_PLACE = "I need the exact place"
 SPELL = "Please spell the street name, letter by letter."
 
 
-async def opened(stack: Any, dialogue: RasaDialogue) -> Call:  # noqa: F811
+async def opened(stack: Any, dialogue: RasaDialogue) -> Call:
     """A call with its record open (as Twilio's webhook opens it) and the greeting heard."""
     call = Call(dialogue)
     stack.services.dispatch.open_call(
@@ -74,7 +74,7 @@ async def finish(call: Call, answers: dict[str, str] | None = None) -> str:
 
 async def test_a_confident_address_is_read_back_as_the_city_names_it(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     replies = await call.say("there's a huge pothole in the road")
@@ -90,7 +90,7 @@ async def test_a_confident_address_is_read_back_as_the_city_names_it(
 
 async def test_a_misheard_street_is_snapped_to_the_citys(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -104,7 +104,7 @@ async def test_a_misheard_street_is_snapped_to_the_citys(
 
 async def test_look_alike_streets_are_asked_about_and_the_answer_chooses(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -120,7 +120,7 @@ async def test_look_alike_streets_are_asked_about_and_the_answer_chooses(
 
 async def test_a_street_not_found_twice_is_spelled_and_found(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -139,7 +139,7 @@ async def test_a_street_not_found_twice_is_spelled_and_found(
 
 async def test_a_spelled_street_takes_its_house_number_from_the_keypad(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -153,7 +153,7 @@ async def test_a_spelled_street_takes_its_house_number_from_the_keypad(
 
 async def test_nothing_found_keeps_the_callers_words_unverified(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -171,7 +171,7 @@ async def test_nothing_found_keeps_the_callers_words_unverified(
 
 async def test_here_is_not_a_place(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
@@ -181,7 +181,7 @@ async def test_here_is_not_a_place(
 
 async def test_a_detail_after_filing_is_a_note_on_that_ticket(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a car blocking my driveway")
@@ -201,7 +201,7 @@ async def test_a_detail_after_filing_is_a_note_on_that_ticket(
 
 async def test_the_same_question_is_never_asked_three_times_in_a_row(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     """The call seen on the supervisors' page: the same corner said again and again."""
     call = await opened(stack, dialogue)
@@ -217,7 +217,7 @@ async def test_the_same_question_is_never_asked_three_times_in_a_row(
 
 async def test_a_new_problem_after_filing_is_a_new_report(
     stack: Any,
-    dialogue: RasaDialogue,  # noqa: F811
+    dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a car blocking my driveway")
