@@ -53,12 +53,19 @@ PAUSED_SENTENCES = [
     ("A tree fell down", "and it is blocking the sidewalk."),
     ("It's a red pickup truck,", "I think a Ford."),
     ("The corner of Main Street", "and First Avenue."),
+    ("No,", "it is on Elm Street."),
+    ("Yes,", "there is also a pothole on Main Street."),
 ]
 PAUSES_MS = (300, 450)
+# Answers to "Is there anything else?" that close the call.
+CLOSING_ANSWERS = ("No, that's all, thank you.", "No thanks.", "Nothing else.")
 # The question each paused sentence answers, for the early end's completeness check: an
 # address and a corner answer "where?"; the reports are openings; the pickup answers
-# "what does the vehicle look like?".
-PAUSED_EXPECT = ("place", "complaint", "complaint", "complaint", "vehicle", "place")
+# "what does the vehicle look like?"; the "no" corrects a read-back and the "yes" answers
+# "anything else?".
+PAUSED_EXPECT = (
+    "place", "complaint", "complaint", "complaint", "vehicle", "place", "read_back", "more",
+)  # fmt: skip
 
 
 def default_voices() -> list[str]:
@@ -273,9 +280,10 @@ def early_end(
         Sample(said(i), Expect(PAUSED_EXPECT[i]), voice, pcm)
         for i, voice, _, pcm in paused_lines(voices)
     ]
-    # The same sentences said in one go (with the pause the voice makes at a comma), and
-    # the scripted calls' answers.
+    # The same sentences said in one go (with the pause the voice makes at a comma), the
+    # scripted calls' answers and the answers that close a call.
     answers = [(said(i), Expect(e)) for i, e in enumerate(PAUSED_EXPECT)]
+    answers += [(text, Expect.MORE) for text in CLOSING_ANSWERS]
     complete = []
     for text, expect in answers + sample_call_answers(calls_file):
         for voice in voices:

@@ -28,6 +28,8 @@ class Expect(StrEnum):
 
     DIGITS = "digits"  # collect keypad digits until '#' or a pause
     YES_NO = "yes_no"
+    READ_BACK = "read_back"  # "Is that right?": yes or no, and a no goes on to what is wrong
+    MORE = "more"  # "anything else?": a no closes the call, a yes brings another report
     PLACE = "place"  # a street, address, corner or landmark of the city
     COMPLAINT = "complaint"  # the opening: what the caller is reporting
     NUMBER = "number"  # a count or a number on a pole

@@ -184,6 +184,8 @@ class Expectations:
         self.words: dict[Expect, tuple[str, ...]] = {
             Expect.COMPLAINT: complaint,
             Expect.YES_NO: YES_NO_WORDS,
+            Expect.READ_BACK: YES_NO_WORDS,
+            Expect.MORE: YES_NO_WORDS + complaint,  # "no", or another report
             Expect.NUMBER: NUMBER_WORDS,
             Expect.DIGITS: NUMBER_WORDS,  # a caller may say the digits instead of keying them
             Expect.VEHICLE: VEHICLE_WORDS,

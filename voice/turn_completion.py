@@ -6,6 +6,12 @@ instead of after the full end-of-turn silence. A wrong "complete" cuts a caller 
 paused, so every rule errs towards "not complete" (the configured silence):
 
 - yes_no: the whole text is a yes or a no ("yes", "no, that's wrong"), nothing dangling;
+- read_back ("Is that right?"): a yes ("yeah, that's right"); a no is not, for the caller
+  goes on to say what is wrong ("No, [pause] it's on Elm Street"), unless the no itself
+  names the trouble and the place, as an opening does;
+- more ("anything else?"): the whole text is a no or a closing ("no, that's all, thank
+  you", "nothing else"); a yes is not (the new report follows), unless it names the
+  trouble and the place;
 - number: the whole text is a number (digits or words), with a little lead-in ("about 3");
 - place: a street, landmark or alias of the city's data is named (the names the
   recognizer's place hints hold), a corner names two of them, nothing dangles after it;
@@ -56,6 +62,9 @@ YES = _set("yes yeah yep yup correct right exactly sure absolutely okay ok affir
 NO = _set("no nope wrong incorrect nah negative")
 # Words a yes or a no may carry around it ("yes, that's right", "no, it is not").
 YES_NO_FILLER = _set("that's that is it it's thats please thank thanks you not isn't sir ma'am")
+# Words that close a call's "anything else?": "no, that's all", "nothing else, I'm good".
+CLOSING = _set("all nothing else i'm im good fine set for now much very bye goodbye")
+CLOSES = {Expect.YES_NO: YES | NO, Expect.READ_BACK: YES, Expect.MORE: NO | _set("nothing")}
 NUMBER_FILLER = _set("about around maybe like roughly approximately it's it is just only")
 ORDINALS = {
     "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
@@ -127,10 +136,15 @@ class TurnCompletion:
             return Completion(False, "empty")
         if stripped[-1] in ",-–—:;" or stripped.endswith("..."):
             return Completion(False, "trailing comma")
-        if words[-1] in DANGLING:
+        if words[-1] in DANGLING and words[-2:] != ["thank", "you"]:
             return Completion(False, "dangling word")
-        if expect is Expect.YES_NO:
-            return self._yes_no(words)
+        if expect in (Expect.YES_NO, Expect.READ_BACK, Expect.MORE):
+            # The answers that close the question: a yes to a read-back, a no to "more?".
+            closing = CLOSES[expect]
+            answer = self._yes_no(words, closing)
+            # "No, it's a pothole on Main Street", "There's also a tree down on Elm Street":
+            # a correction or a new report is complete as an opening would be.
+            return answer or self._complaint_check(words) or answer
         if expect is Expect.NUMBER:
             return self._number(words)
         if expect is Expect.PLACE:
@@ -148,12 +162,14 @@ class TurnCompletion:
             return Completion(False, "partial vehicle")
         return Completion(False, f"{expect.value} never early")  # digits, spelling
 
-    def _yes_no(self, words: list[str]) -> Completion:
-        answer = [w for w in words if w in YES or w in NO]
+    def _yes_no(self, words: list[str], closing: frozenset[str]) -> Completion:
+        answer = {w for w in words if w in YES or w in NO or w == "nothing"}
         if not answer:
             return Completion(False, "no yes or no")
-        if any(w not in YES and w not in NO and w not in YES_NO_FILLER for w in words):
+        if any(w not in answer and w not in YES_NO_FILLER | CLOSING for w in words):
             return Completion(False, "more than yes or no")
+        if not answer <= closing:
+            return Completion(False, "an answer that goes on")
         return Completion(True, "yes/no")
 
     def _number(self, words: list[str]) -> Completion:

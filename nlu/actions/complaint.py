@@ -128,7 +128,7 @@ def read_back(turn: Turn) -> None:
     )
     turn.say(
         "utter_read_back",
-        control=ReplyControl(expect=Expect.YES_NO),
+        control=ReplyControl(expect=Expect.READ_BACK),
         kind_name=turn.prompt(f"utter_kind_{kind}")[0],
         location=place.spoken_place(turn),
         details=details,

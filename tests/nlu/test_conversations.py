@@ -204,6 +204,8 @@ async def test_every_kind_is_filed(
     assert ticket.kind == kind
     assert ticket.caller_number == "+15550001234"
     assert place.lower() in (ticket.location_text or "").lower()
+    # "Is there anything else?" tells the voice side a no closes the call (early end).
+    assert call.heard[-1].control.expect is Expect.MORE, call.heard[-1]
     replies = await call.say("no that's all thanks")
     assert replies[-1].control.end_call is True
 
@@ -224,6 +226,7 @@ async def test_correction_fixes_the_wrong_part(stack: Any, dialogue: RasaDialogu
     await call.say("yes")
     replies = await call.say("no")
     assert "Is that right?" in text(replies)
+    assert replies[-1].control.expect is Expect.READ_BACK  # a no goes on: no early end
     replies = await call.say("no")
     assert "What should I change?" in text(replies)
     replies = await call.say("the address is wrong")

@@ -101,21 +101,13 @@ def early_ends() -> float:
     return REGISTRY.get_sample_value("dutyline_turn_ends_total", {"how": "early"}) or 0.0
 
 
-async def confirm_and_count(app) -> list:
-    app.dialogue.replies = {
-        "driveway": [BotReply(text="A car in your driveway, is that right?",
-                              control={"expect": "yes_no"})],
-        "yes": [BotReply(text="How many cars are there?", control={"expect": "number"})],
-        "three": [BotReply(text="Thank you.")],
-    }  # fmt: skip
+async def converse(app, replies: dict[str, list[BotReply]], turns: list[bytes]) -> list:
+    """One call: the caller says each of `turns` after the bot's reply; the call's turns."""
+    app.dialogue.replies = replies
     line = app.line()
     await line.open_stream(await line.dial())
     assert await line.wait_for_bot()
-    for audio in (
-        said("There is a car blocking my driveway."),
-        said("Yes."),
-        paused("There were", "three of them."),  # no number yet at the pause: not complete
-    ):
+    for audio in turns:
         line.speak(audio + b"\xff" * 1600)
         await line.wait_sent()
         assert await line.wait_for_bot()
@@ -126,15 +118,31 @@ async def confirm_and_count(app) -> list:
     return sorted(app.dispatch.turns, key=lambda t: t.index)
 
 
+def long_silence(speech_models, monkeypatch) -> None:
+    settings = speech_models.settings.model_copy(update={"end_of_turn_silence_ms": SILENCE_MS})
+    monkeypatch.setattr(speech_models, "settings", settings)
+
+
+async def confirm_and_count(app) -> list:
+    replies = {
+        "driveway": [BotReply(text="A car in your driveway, is that right?",
+                              control={"expect": "yes_no"})],
+        "yes": [BotReply(text="How many cars are there?", control={"expect": "number"})],
+        "three": [BotReply(text="Thank you.")],
+    }  # fmt: skip
+    turns = [
+        said("There is a car blocking my driveway."),
+        said("Yes."),
+        paused("There were", "three of them."),  # no number yet at the pause: not complete
+    ]
+    return await converse(app, replies, turns)
+
+
 @pytest.mark.slow
 async def test_a_yes_ends_at_the_pause_and_a_paused_sentence_is_heard_whole(
     make_telephony_app, speech_models, monkeypatch
 ) -> None:
-    monkeypatch.setattr(
-        speech_models,
-        "settings",
-        speech_models.settings.model_copy(update={"end_of_turn_silence_ms": SILENCE_MS}),
-    )
+    long_silence(speech_models, monkeypatch)
     before = early_ends()
     with make_telephony_app() as app:
         turns = await confirm_and_count(app)
@@ -165,3 +173,35 @@ async def test_with_the_early_end_off_a_yes_waits_the_full_silence(
     confirmed = next(t for t in turns if t.text == "How many cars are there?")
     assert confirmed.stage_ms["end_of_turn"] >= SILENCE_MS
     assert early_ends() == before
+
+
+@pytest.mark.slow
+async def test_a_no_to_the_read_back_is_heard_out_and_a_no_to_anything_else_ends_early(
+    make_telephony_app, speech_models, monkeypatch
+) -> None:
+    """After a read-back a no goes on to what is wrong; after "anything else?" it closes."""
+    long_silence(speech_models, monkeypatch)
+    before = early_ends()
+    replies = {
+        "driveway": [BotReply(text="A car on Oak Street, is that right?",
+                              control={"expect": "read_back"})],
+        "elm": [BotReply(text="Thank you. Is there anything else?", control={"expect": "more"})],
+        "that's all": [BotReply(text="Thank you for calling.")],
+    }  # fmt: skip
+    with make_telephony_app() as app:
+        turns = await converse(
+            app,
+            replies,
+            [
+                said("There is a car blocking my driveway."),
+                paused("No,", "it is on Elm Street."),
+                said("No, that's all, thank you."),
+            ],
+        )
+        says = app.dialogue.said("say")
+    assert len(says) == 3, says  # the no and its correction are one turn
+    assert says[1].lower().startswith("no") and "elm" in says[1].lower()
+    ended = {t.text: t.stage_ms.get("end_of_turn") for t in turns if t.speaker == "bot"}
+    assert ended["Thank you. Is there anything else?"] >= SILENCE_MS
+    assert ended["Thank you for calling."] < SILENCE_MS - 300
+    assert early_ends() == before + 1

@@ -29,9 +29,26 @@ def check() -> TurnCompletion:
         ("Yes.", Expect.YES_NO, True),
         ("Yeah, that's right.", Expect.YES_NO, True),
         ("No, that's wrong.", Expect.YES_NO, True),
+        ("No.", Expect.YES_NO, True),  # "Is it still going on?"
         ("No, the address is", Expect.YES_NO, False),
         ("Yes, but", Expect.YES_NO, False),
         ("Maple", Expect.YES_NO, False),
+        # "Is that right?" after the read-back: a no goes on to what is wrong.
+        ("Yes, that's right.", Expect.READ_BACK, True),
+        ("No.", Expect.READ_BACK, False),
+        ("No, that's wrong.", Expect.READ_BACK, False),
+        ("No, it's on Elm Street.", Expect.READ_BACK, False),  # what is there? it may go on
+        ("No, there's a pothole on Main Street.", Expect.READ_BACK, True),  # a whole correction
+        # "Is there anything else?": a no closes the call, a yes brings another report.
+        ("No, that's all, thank you.", Expect.MORE, True),
+        ("Nothing else, I'm good.", Expect.MORE, True),
+        ("No, that's all for now", Expect.MORE, True),
+        ("Nope.", Expect.MORE, True),
+        ("No, that's all but", Expect.MORE, False),
+        ("Yes.", Expect.MORE, False),  # the report follows
+        ("Yes, there's also a pothole", Expect.MORE, False),  # where?
+        ("There's also a pothole on Main Street.", Expect.MORE, True),
+        ("Yes, a tree fell down on Maple Avenue.", Expect.MORE, True),
         ("3", Expect.NUMBER, True),
         ("About twelve.", Expect.NUMBER, True),
         ("two hundred and", Expect.NUMBER, False),
