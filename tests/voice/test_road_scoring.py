@@ -68,26 +68,41 @@ def _first_pass(base: WhisperTranscriber, pcm: bytes, hints: RecognitionHints) -
 
 
 # Place answers that whisper:base (with the road names as previous text) hears wrong and
-# the scoring puts right (measured 2026-12-07 with callbench/korean_speech.py).
+# the scoring puts right, with the first pass's words as heard on an Intel machine
+# (2026-12-07 with callbench/korean_speech.py). Which words the first pass gets wrong shifts
+# with the CPU's int8 kernels (an AMD machine wrote "중대로 이 시"), so the first pass is given
+# as heard there, as tests/voice/test_place_rescoring.py does; the scoring runs on the audio.
 @pytest.mark.parametrize(
-    ("said", "street"),
-    [("곤지암로 9", "곤지암로"), ("중대로 20", "중대로"), ("광주대로 64", "광주대로")],
+    ("said", "first", "street"),
+    [
+        ("곤지암로 9", "경양호 2", "곤지암로"),
+        ("중대로 20", "중앙로 직", "중대로"),  # another road of the city: 중앙로
+        ("광주대로 64", "광주발로 유지", "광주대로"),
+    ],
 )
 def test_scoring_puts_a_misheard_road_right(
-    base: WhisperTranscriber, hints: RecognitionHints, said: str, street: str
+    base: WhisperTranscriber,
+    hints: RecognitionHints,
+    monkeypatch: pytest.MonkeyPatch,
+    said: str,
+    first: str,
+    street: str,
 ) -> None:
     pcm = bench.caller_audio(said)
     geocoder = bench.gwangju()
-    first = _first_pass(base, pcm, hints)
-    before = geocoder.locate(first.text).best
-    if before is not None and before.street == street:
-        # Which words the first pass gets wrong shifts with the CPU's int8 kernels; on this
-        # machine it wrote the road whole ("중대로 이 시": the geocoder finds it amid the rest).
-        pytest.skip(f"the first pass already names {street}: {first.text!r}")
+    decode = base._decode
+
+    def heard(window: Any, prompt: list[int], beam: int) -> tuple[str, float, float]:
+        _, log_prob, no_speech = decode(window, prompt, beam)
+        return first, log_prob, no_speech
+
+    monkeypatch.setattr(base, "_decode", heard)
+    before = geocoder.locate(first).best
+    assert before is None or before.street != street
     scored = base.transcribe(pcm, hints)
     after = geocoder.locate(scored.text).best
     assert after is not None and after.street == street, scored.text
-    assert scored.alternatives[-1] == first.text  # the first pass kept for the record
+    assert scored.alternatives[-1] == first  # the first pass kept for the record
 
 
 @pytest.mark.parametrize("said", ["감사합니다", "담당 부서가 어디예요", "아니요 틀렸어요"])
