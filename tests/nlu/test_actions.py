@@ -305,11 +305,11 @@ def test_a_status_check_says_so(
         slots={"ticket_number": filed.number},
     )
     [reply] = client.post("/rasa/actions", json=body).json()["responses"]
-    assert reply["custom"] == {"outcome": "status_check"}
+    assert reply["custom"] == {"outcome": "status_check", "expect": "more"}
     # A number that is no ticket is not a status check: the caller got nothing.
     body["tracker"]["slots"] = {"ticket_number": "999999999"}
     [reply] = client.post("/rasa/actions", json=body).json()["responses"]
-    assert "custom" not in reply
+    assert reply["custom"] == {"expect": "more"}  # "...Is there anything else?"
 
 
 def test_a_voicemail_says_so(client: TestClient, domain: dict[str, Any]) -> None:

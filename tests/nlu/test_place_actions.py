@@ -398,7 +398,8 @@ def test_a_detail_after_filing_is_a_note_on_that_ticket(
     assert answer["responses"] == [
         {
             "text": "Thank you, I've added that to ticket 2, 6, 1, 2, 0, 1, 0, 0, 0, 1."
-            " Is there anything else?"
+            " Is there anything else?",
+            "custom": {"expect": "more"},  # a no closes the call: the turn may end early
         }
     ]
     assert not any(e["event"] == "followup" for e in answer["events"])
