@@ -28,6 +28,7 @@ from callbench.caller_voices import synthesize_caller
 from callbench.calls import ScriptedCall
 from callbench.place_checks import names_in
 from callbench.simulator import CallResult, Turn, TwilioLine
+from nlu.keyed_letters import name_keys
 
 MAX_TURNS = 20  # caller turns; a call that needs more has failed anyway
 # What the bot's words mean for this caller: the first rule whose words appear wins.
@@ -35,6 +36,7 @@ MAX_TURNS = 20  # caller turns; a call that needs more has failed anyway
 ENDING = ("anything else",)
 CHOICE = ("did you mean",)
 SPELLING = ("spell the street",)
+KEYED_LETTERS = ("keypad",)  # spelling may be keyed: a caller with a phone in hand keys it
 KEYPAD = ("key in the house number",)
 MENU = ("press 1 to report",)  # the keypad menu after two misheard openings
 KIND_LIST = ("press 1 for",)  # the keypad's list of problems: "Press 1 for Illegal parking, ..."
@@ -64,11 +66,19 @@ def kind_names(complaint_kinds: Path) -> dict[str, str]:
     return {code: kind["name"].lower() for code, kind in data["kinds"].items()}
 
 
+def _stem(name: str) -> str:
+    words = name.split()
+    return "".join(words[:-1] if len(words) > 1 else words)
+
+
 def spelled(name: str) -> str:
     """ "Lark Street" -> "L, A, R, K": the name without its street type, letter by letter."""
-    words = name.split()
-    stem = words[:-1] if len(words) > 1 else words
-    return ", ".join(ch.upper() for ch in "".join(stem) if ch.isalnum())
+    return ", ".join(ch.upper() for ch in _stem(name) if ch.isalnum())
+
+
+def keyed(name: str) -> str:
+    """ "Lark Street" -> "5275#": the name without its type on the phone's letters."""
+    return f"{name_keys(_stem(name))}#"
 
 
 @dataclass
@@ -76,7 +86,9 @@ class ResponsiveCaller:
     call: ScriptedCall
     asked: dict[str, str]  # question -> slot
     kinds: dict[str, str] = field(default_factory=dict)  # kind -> its name (`kind_names`)
-    corrected: bool = False
+    corrected: bool = False  # said "no" to a read-back's place
+    kind_corrected: bool = False  # said "no" to a read-back's kind
+    fixing_kind: bool = False  # the next "what should I change?" is about the kind
     done: bool = False
     filed: bool = False  # the caller has heard a ticket number
     retold: int = 0  # times the complaint was told again before any ticket
@@ -120,6 +132,11 @@ class ResponsiveCaller:
             return Turn("say", self._choose(bot))
         if any(w in text for w in SPELLING):
             expected = self.call.place
+            if expected and any(w in text for w in KEYED_LETTERS):
+                if expected.street:
+                    return Turn("press", keyed(expected.street))
+                if expected.landmark:  # a landmark's whole name: "Civic Center"
+                    return Turn("press", f"{name_keys(expected.landmark)}#")
             name = (expected.street or expected.landmark) if expected else None
             return Turn("say", spelled(name) if name else self.place_said)
         if any(w in text for w in MENU):
@@ -135,6 +152,9 @@ class ResponsiveCaller:
             return Turn("press", f"{number}#") if number else Turn("say", "no")
         if any(w in text for w in READ_BACK):
             return Turn("say", self._confirm(bot))
+        if any(w in text for w in CORRECTION) and self.fixing_kind:
+            self.fixing_kind = False
+            return Turn("say", f"the problem is {self.kinds[self.call.kind]}")
         if any(w in text for w in CORRECTION + WHERE):
             return Turn("say", self.place_said)
         if any(w in text for w in COMPLAINT):
@@ -154,7 +174,13 @@ class ResponsiveCaller:
         return f"no, {self.place_said}"
 
     def _confirm(self, bot: str) -> str:
-        """ "yes" when the read-back names the caller's place; "no" once when it does not."""
+        """ "yes" when the read-back names the caller's problem and place; "no" once to a
+        wrong problem (then its name, as on the keypad's list), "no" once to a wrong place."""
+        name = self.kinds.get(self.call.kind)
+        text = bot.lower()
+        if name and "read that back" in text and name not in text and not self.kind_corrected:
+            self.kind_corrected = self.fixing_kind = True
+            return "no"
         expected = self.call.place
         if self.corrected or expected is None or names_in(expected, bot):
             return "yes"

@@ -111,6 +111,8 @@ class RasaDialogue:
             rule = net_for(locale).rule_for(message)
             if rule is not None:
                 log.info("call %s: the emergency safety net caught %s", call_sid, rule)
+                # The words go along: declined twice, they are the caller's answer.
+                meta["said"] = message
                 message, meta["safety_net"] = f"/{EMERGENCY_INTENT}", rule
         return await self._send(call_sid, message, self._caller_message(call_sid, meta))
 

@@ -197,7 +197,7 @@ class Conversation:
             # A ticket filed is what the call came to, unless it ends another way (below).
             if named is not None and self.outcome is not Outcome.TICKET_FILED:
                 self.outcome = named
-            if control.expect is Expect.DIGITS:
+            if control.expect in (Expect.DIGITS, Expect.SPELLING):  # a street may be keyed
                 self._keypad.expect_digits = True
             if reply.text:
                 speaker.say(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nlu.actions import after_filing, place
 from nlu.actions.complaint import (
+    clean_answer,
     file_triage,
     forget_report,
     report_from,
@@ -17,7 +18,20 @@ from nlu.numbers import digits_only
 # --- emergency --------------------------------------------------------------------
 
 
+EMERGENCY_ASKS = 2  # then the caller has twice been told to call the emergency number
+
+
+def _times_done(turn: Turn, action: str) -> int:
+    events = turn.tracker.get("events") or []
+    return sum(1 for e in events if e.get("event") == "action" and e.get("name") == action)
+
+
 def emergency(turn: Turn) -> None:
+    if _times_done(turn, "action_emergency_declined") >= EMERGENCY_ASKS:
+        # Declined twice: a misheard sentence set it off again and again (seen asked ten
+        # times in a row on one call); now the words are taken as any other answer.
+        _not_an_emergency(turn)
+        return
     if turn.active_loop and turn.active_loop.removesuffix("_form") in turn.kinds():
         # Put the report aside: if the caller declines the transfer we go on with it.
         turn.set("paused_form", turn.active_loop)
@@ -61,6 +75,27 @@ def emergency_declined(turn: Turn) -> None:
         # Nothing reported yet: the caller rang to report something (a misheard "a stray
         # dog chasing people" is not an emergency); "anything else?" lost that report.
         turn.say("utter_keypad_report")
+
+
+def _caller_said(turn: Turn) -> str:
+    """The caller's own words: the safety net sends them as the emergency intent, with the
+    words in the message's metadata (nlu/client.py)."""
+    for event in reversed(turn.tracker.get("events") or []):
+        if event.get("event") == "user":
+            return str((event.get("metadata") or {}).get("said") or event.get("text") or "")
+    return turn.text
+
+
+def _not_an_emergency(turn: Turn) -> None:
+    """The sentence as the answer to the form's question, or not understood."""
+    form, asked = turn.active_loop, turn.slot("requested_slot")
+    if form and asked and asked not in ("location", "correction"):
+        turn.set(asked, clean_answer(_caller_said(turn)) or None)
+        turn.followup(form)
+    elif form:
+        turn.followup(form)  # the place, or a correction: asked again (at most twice)
+    else:
+        fallback(turn)
 
 
 # --- a person, or voicemail ---------------------------------------------------------
@@ -162,20 +197,21 @@ def ticket_status(turn: Turn) -> None:
 # --- not understood, keypad, repeat, silence ----------------------------------------------
 
 
-def _streak(turn: Turn, intent: str) -> int:
-    """How many of the caller's latest messages in a row had this intent."""
+def _streak(turn: Turn, *intents: str) -> int:
+    """How many of the caller's latest messages in a row had one of these intents."""
     count = 0
     for event in reversed(turn.tracker.get("events") or []):
         if event.get("event") != "user":
             continue
-        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != intent:
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") not in intents:
             break
         count += 1
     return count
 
 
 def fallback(turn: Turn) -> None:
-    misses = _streak(turn, "nlu_fallback")
+    # An emergency declined twice counts as not understood (_not_an_emergency).
+    misses = _streak(turn, "nlu_fallback", "emergency")
     if misses <= 1 and after_filing.note_if_added(turn):
         return
     if misses <= 1:
@@ -233,8 +269,9 @@ def keypad(turn: Turn) -> None:
     if not form and turn.slot("keypad_menu") == "kinds" and digits not in ("", "0"):
         _kind_by_key(turn, digits)
     elif form and asked == "location":
-        # The house number on the street the caller spelled; else the place is asked again.
-        place.keyed_house_number(turn, digits)
+        # The street keyed on the phone's letters, or its house number; else the place is
+        # asked again.
+        place.keyed_place(turn, digits)
         turn.followup(form)
     elif form and asked:
         # A form's question answered on the keypad ("how many lights?" -> 3).

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from dispatch.contract import AMBIGUOUS_MARGIN, PlaceCandidate, PlaceKind, PlaceMatch
 from nlu.actions.turn import Turn
 from nlu.contract import Expect, ReplyControl
+from nlu.keyed_letters import keyed_streets
 from nlu.location import is_vague, normalize_location, spelled_word
 from nlu.numbers import digits_only, words_to_digits
 
@@ -206,12 +207,45 @@ def _house_number(turn: Turn, answer: str) -> None:
     _accept(turn, street, said=turn.slot("place_said"))
 
 
-def keyed_house_number(turn: Turn, digits: str) -> bool:
-    """Keypad digits while the form asks for the house number; False at any other time."""
-    if turn.slot("requested_slot") != "location" or turn.slot("place_step") != NUMBER:
+def keyed_place(turn: Turn, digits: str) -> bool:
+    """Keypad digits while the form asks for the place: the street's name keyed on the
+    phone's letters (after two misses), or its house number; False at any other time."""
+    if turn.slot("requested_slot") != "location":
         return False
-    _house_number(turn, digits)
+    step = turn.slot("place_step")
+    if step == NUMBER:
+        _house_number(turn, digits)
+    elif step == SPELL:
+        _keyed_street(turn, digits)
+    else:
+        return False
     return True
+
+
+def _keyed_street(turn: Turn, digits: str) -> None:
+    """The street or landmark the keys spell: one is found (a street's house number is
+    asked next), two or three are offered; none, or too many for the keys pressed, keeps
+    the caller's words."""
+    try:
+        city = line_city(turn)
+        book = turn.dispatch.place_vocabulary(city) if city else turn.dispatch.place_vocabulary()
+        names = keyed_streets(digits, [*book.streets, *book.landmarks], MAX_CHOICES)
+    except Exception:
+        log.exception("the city's place names are unavailable on call %s", turn.sender_id)
+        names = []
+    found = [
+        best
+        for name in names
+        if (best := find(turn, name).best) is not None and name in (best.street, best.label)
+    ]
+    if len(found) == 1:
+        _found(turn, found[0])
+    elif found:
+        turn.set("location", None)
+        turn.set("place_choices", [c.model_dump(mode="json") for c in found])
+        turn.set("place_step", WHICH)
+    else:
+        give_up(turn)
 
 
 def _found(turn: Turn, place: PlaceCandidate, *, said: str | None = None) -> None:

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import yaml
 
 from dispatch.contract import CallStart
+from dutyline.settings import ROOT
 from nlu.client import RasaDialogue
 from tests.nlu.test_conversations import Call, text
 
@@ -83,3 +85,34 @@ async def test_a_place_given_as_the_correction_keeps_the_kind(
     # Either read back at once with the new place, or the place asked again: never a new kind.
     assert "14 Oak Street" in heard or heard.startswith("Where is it?"), heard
     assert "tree" in heard.lower() or heard.startswith("Where is it?"), heard
+
+
+def _kind_names() -> dict[str, str]:
+    kinds = yaml.safe_load((ROOT / "data" / "complaint_kinds.yaml").read_text("utf-8"))["kinds"]
+    return {code: kind["name"] for code, kind in kinds.items()}
+
+
+@pytest.mark.parametrize("kind", [k for k in _kind_names() if k != "fallen_tree"])
+async def test_a_wrong_problem_is_corrected_by_its_name(
+    stack: Any, dialogue: RasaDialogue, kind: str
+) -> None:
+    """A misheard opening read back as a tree down: the caller says no, then names the
+    problem as the keypad's list does ("the problem is dead animal"); the report becomes
+    that kind at the same place, and the tree's answers are dropped."""
+    call = Call(dialogue)
+    await call.start()
+    await call.say("a tree fell across the road")
+    await call.say("twelve oak street")
+    for _ in range(4):
+        if "Is that right?" in call.last_text:
+            break
+        await call.say("no")
+    assert "Fallen tree" in call.last_text, [r.text for r in call.heard]
+    await call.say("no")
+    replies = await call.say(f"the problem is {_kind_names()[kind].lower()}")
+    for _ in range(6):  # the new kind's questions, until its read-back
+        if "Is that right?" in text(replies):
+            break
+        replies = await call.say("no")
+    heard = text(replies)
+    assert f"{_kind_names()[kind]}, at 12 Oak Street" in heard, [r.text for r in call.heard]

@@ -208,7 +208,8 @@ def test_two_misses_ask_for_spelling_then_the_house_number_on_the_keypad(
     assert second["place_step"] == "spell"
     slots = {**first, **second}
     assert question(client, domain, slots) == {
-        "text": "I still can't find that street. Please spell the street name, letter by letter.",
+        "text": "I still can't find that street. Please spell the street name, letter by letter,"
+        " or key its letters on your phone's keypad, then press the hash key.",
         "custom": {"expect": "spelling"},
     }
     spelled = events_of(answer_place(client, domain, "L. A. R. K.", slots))

@@ -21,7 +21,7 @@ from tests.nlu.test_conversations import Call, text
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 EXACT_PLACE = "I need the exact place"
-SPELL = "Please spell the street name, letter by letter."
+SPELL = "Please spell the street name, letter by letter, or key its letters"
 
 
 async def opened(stack: Any, dialogue: RasaDialogue) -> Call:
@@ -31,6 +31,16 @@ async def opened(stack: Any, dialogue: RasaDialogue) -> Call:
         CallStart(call_sid=call.sid, caller_number="+15550001234", started_at=datetime.now(UTC))
     )
     await call.start()
+    return call
+
+
+async def asked_to_spell(stack: Any, dialogue: RasaDialogue) -> Call:
+    """A pothole at a street the city does not have, said twice: the bot asks to spell it."""
+    call = await opened(stack, dialogue)
+    await call.say("there's a pothole")
+    await call.say("zork street")
+    replies = await call.say("zork street")
+    assert SPELL in text(replies) and replies[-1].control.expect == Expect.SPELLING
     return call
 
 
@@ -141,25 +151,56 @@ async def test_a_spelled_street_takes_its_house_number_from_the_keypad(
     stack: Any,
     dialogue: RasaDialogue,
 ) -> None:
-    call = await opened(stack, dialogue)
-    await call.say("there's a pothole")
-    await call.say("zork street")
-    await call.say("zork street")
+    call = await asked_to_spell(stack, dialogue)
     replies = await call.say("L A R K")
     assert "house number" in text(replies) and replies[-1].control.expect == Expect.DIGITS
     replies = await call.keypad("42")
     assert "Got it, 42 Lark Street." in text(replies)
 
 
-async def test_nothing_found_keeps_the_callers_words_unverified(
+async def test_a_street_keyed_on_the_phones_letters_is_found(
     stack: Any,
     dialogue: RasaDialogue,
 ) -> None:
     call = await opened(stack, dialogue)
     await call.say("there's a pothole")
     await call.say("twelve zork street")
+    replies = await call.say("zork street")
+    assert SPELL in text(replies) and replies[-1].control.expect == Expect.SPELLING
+    replies = await call.keypad("5275")  # L-A-R-K
+    assert "Got it, 12 Lark Street." in text(replies)  # the number said before, on that street
+    ticket = ticket_row(stack, await finish(call))
+    assert ticket.place_verified is True and "12 Lark Street" in (ticket.place_name or "")
+
+
+async def test_keys_that_spell_two_streets_ask_which_then_the_house_number(
+    stack: Any,
+    dialogue: RasaDialogue,
+) -> None:
+    call = await asked_to_spell(stack, dialogue)
+    replies = await call.keypad("546336")  # L-I-N-D-E-N: Linden Way and Linden Terrace
+    assert "Did you mean Linden Way or Linden Terrace?" in text(replies)
+    replies = await call.say("terrace")
+    assert "Thanks, Linden Terrace." in text(replies)
+    assert replies[-1].control.expect == Expect.DIGITS
+    replies = await call.keypad("7")
+    assert "Got it, " in text(replies) and "Linden Terrace" in text(replies)
+
+
+@pytest.mark.parametrize("spelled", ["Z O R K", "keyed 9679"])  # keys that name no street
+async def test_nothing_found_keeps_the_callers_words_unverified(
+    stack: Any,
+    dialogue: RasaDialogue,
+    spelled: str,
+) -> None:
+    call = await opened(stack, dialogue)
+    await call.say("there's a pothole")
+    await call.say("twelve zork street")
     await call.say("zork street")
-    replies = await call.say("Z O R K")
+    if spelled.startswith("keyed "):
+        replies = await call.keypad(spelled.removeprefix("keyed "))
+    else:
+        replies = await call.say(spelled)
     assert "as you said it: 12 Zork Street" in text(replies)
     number = await finish(call)
     assert any("12 Zork Street, noted as you said it" in (r.text or "") for r in call.heard)
@@ -231,3 +272,12 @@ async def test_a_new_problem_after_filing_is_a_new_report(
     await call.say("forty two lark street")
     second = await finish(call, {"How many": "one", "pole": "no"})
     assert second != first and ticket_row(stack, second).kind == "streetlight_out"
+
+
+async def test_a_landmark_keyed_by_its_name_is_found(
+    stack: Any,
+    dialogue: RasaDialogue,
+) -> None:
+    call = await asked_to_spell(stack, dialogue)
+    replies = await call.keypad("24842236837")  # C-I-V-I-C C-E-N-T-E-R
+    assert "Got it, Civic Center." in text(replies), text(replies)

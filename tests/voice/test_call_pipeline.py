@@ -130,12 +130,17 @@ async def test_keypad_digits_reach_the_dialogue(telephony_app) -> None:
     await line.press("9")
     await wait_until(lambda: len(dialogue.said("keypad")) == 3)
     assert await line.wait_for_bot()
+    spell = BotReply(text="Spell the street, or key its letters.", control={"expect": "spelling"})
+    dialogue.keypad_replies["55"] = [spell]
     await line.press("55")  # collected until a pause
     await wait_until(lambda: dialogue.said("keypad")[-1] == "55", timeout=10)
+    assert await line.wait_for_bot()
+    await line.press("5275#")  # a street's letters are collected too: L-A-R-K
+    await wait_until(lambda: dialogue.said("keypad")[-1] == "5275")
     await line.hang_up()
     await wait_until(lambda: telephony_app.dispatch.closed)
     keyed = [t for t in telephony_app.dispatch.turns if t.via == "keypad"]
-    assert sorted(t.text for t in keyed) == ["2", "240031", "55", "9"]
+    assert sorted(t.text for t in keyed) == ["2", "240031", "5275", "55", "9"]
 
 
 async def test_no_input_reprompts_then_ends_politely_after_the_third(make_telephony_app) -> None:

@@ -16,10 +16,17 @@ from typing import Any
 import pytest
 
 from callbench.calls import ScriptedCall, load_calls
-from callbench.responsive_caller import ResponsiveCaller, kind_names, questions, spelled
+from callbench.responsive_caller import (
+    ResponsiveCaller,
+    keyed,
+    kind_names,
+    questions,
+    spelled,
+)
 from callbench.simulator import Turn
 from callbench.task_success import run_scripts, task_success
 from dutyline.settings import ROOT
+from nlu.keyed_letters import name_keys
 
 CALLS_FILE = ROOT / "data" / "sample_calls" / "riverton_places.yaml"
 # The two named voices, taking turns.
@@ -99,17 +106,39 @@ def test_the_responsive_caller_answers_what_is_asked() -> None:
     assert caller.reply("I still can't find that street. Please spell the street name.") == Turn(
         "say", spelled(place.street)
     )
-    keyed = caller.reply("Thanks. Please key in the house number on your phone, then hash.")
-    assert keyed == Turn("press", f"{place.number}#")
+    offered_keys = "Please spell the street name, or key its letters on your phone's keypad."
+    assert caller.reply(offered_keys) == Turn("press", keyed(place.street))
+    number = caller.reply("Thanks. Please key in the house number on your phone, then hash.")
+    assert number == Turn("press", f"{place.number}#")
+    landmark = _caller("landmark")
+    assert landmark.call.place is not None and landmark.call.place.landmark
+    assert landmark.reply(offered_keys) == Turn(
+        "press", f"{name_keys(landmark.call.place.landmark)}#"
+    )
     menu = "Let's try the keypad. Press 1 to report a problem. Press 2 to check on a ticket."
     assert caller.reply(menu) == Turn("press", "1")
+
+
+def test_the_responsive_caller_says_no_once_to_a_wrong_problem() -> None:
+    caller = _caller("address")
+    place = caller.call.place
+    assert place is not None and caller.call.kind != "noise"
+    name = caller.kinds[caller.call.kind]
+    at = f"{place.number} {place.street}"
+    wrong = f"Let me read that back. Noise, at {at}. Is that right?"
+    assert caller.reply(wrong) == Turn("say", "no")
+    assert caller.reply("Okay. What should I change?") == Turn("say", f"the problem is {name}")
+    assert caller.reply(wrong) == Turn("say", "yes")  # once corrected, the caller gives up
+    right = f"Let me read that back. {name.capitalize()}, at {at}. Is that right?"
+    assert _caller("address").reply(right) == Turn("say", "yes")
 
 
 def test_the_responsive_caller_says_no_once_to_a_wrong_place() -> None:
     caller = _caller("intersection")
     place = caller.call.place
     assert place is not None
-    wrong = "Let me read that back. Pothole, at 1 Nowhere Lane. Is that right?"
+    name = caller.kinds[caller.call.kind].capitalize()
+    wrong = f"Let me read that back. {name}, at 1 Nowhere Lane. Is that right?"
     assert caller.reply(wrong) == Turn("say", "no")
     assert caller.reply("Okay. What should I change?") == Turn("say", caller.call.says[1])
     assert caller.reply(wrong) == Turn("say", "yes")  # once corrected, the caller gives up
@@ -120,7 +149,7 @@ def test_the_responsive_caller_says_no_once_to_a_wrong_place() -> None:
     assert caller.reply(noted, question.capitalize()) == Turn("say", answer)
     assert caller.reply("Sorry, I didn't catch that. Could you say it again?") == caller.last
     assert caller.reply("Thank you. Your report is filed.") is None  # more is coming: wait
-    right = f"Let me read that back. Pothole, at {place.street} and {place.cross_street}. Right?"
+    right = f"Let me read that back. {name}, at {place.street} and {place.cross_street}. Right?"
     assert _caller("intersection").reply(right) == Turn("say", "yes")
     # Asked for "anything else" before any ticket: the caller tells the complaint again.
     fresh = _caller("intersection")
@@ -131,6 +160,11 @@ def test_the_responsive_caller_says_no_once_to_a_wrong_place() -> None:
     assert caller.reply("Thank you for calling. Goodbye.") is None
     assert (
         spelled("Lark Street") == "L, A, R, K" and spelled("Broadway") == "B, R, O, A, D, W, A, Y"
+    )
+    assert (
+        keyed("Lark Street") == "5275#"
+        and keyed("Broadway") == "27623929#"
+        and keyed("10th Street") == "1084#"
     )
 
 
