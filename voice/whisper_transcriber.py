@@ -249,9 +249,12 @@ class WhisperTranscriber:
             with self._counting:
                 self._queued -= 1
                 others_waiting = self._queued > 0
-            if others_waiting:
+            if others_waiting and not scoring_roads:
                 # Under load the wider beam's cost lands on every call queued behind this
                 # one; the rescoring against the city's names (most of the gain) stays.
+                # Not for road scoring (Korean): it only chooses among roads the first
+                # pass comes near, and both Korean whole calls failed on the place when
+                # their own early pass was still decoding (a loaded machine), passing alone.
                 beam = self.beam_size
             if scoring_roads and self._road_scorer is not None:
                 road_names = self._road_scorer.names(hints)

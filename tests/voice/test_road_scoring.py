@@ -185,3 +185,42 @@ def test_a_close_runner_up_is_kept_and_an_unlikely_best_is_not_used(
     assert names is not None  # priors: -40 for each
     choice = scorer.choose("audio", 0, "경안노 123", names)  # type: ignore[arg-type]
     assert (choice.text, choice.alternative) == (text, alternative)
+
+
+def test_a_korean_place_answer_keeps_its_beam_while_another_transcription_waits(
+    base: WhisperTranscriber, hints: RecognitionHints
+) -> None:
+    """English place answers fall back to the plain beam under load (their rescoring carries
+    most of the gain); a road-scored answer does not: scoring only chooses among roads the
+    first pass comes near. Both Korean whole calls failed on the place when their own early
+    pass was still decoding on a loaded machine, and passed alone."""
+    import threading
+
+    pcm = bench.caller_audio("광주대로 64")
+    beams: list[tuple[bool, int]] = []
+    generate = base._generate
+
+    def watched(window: Any, prompt: list[int], beam: int) -> Any:
+        beams.append((threading.current_thread().name == "place", beam))
+        return generate(window, prompt, beam)
+
+    base._generate = watched  # type: ignore[method-assign]
+    try:
+        base.transcribe(pcm, hints)  # alone (and the hints' prompt made): the place beam
+        assert beams == [(False, base.place_beam_size)]
+        beams.clear()
+        base._lock.acquire()  # the model is busy with the call's early pass
+        place = threading.Thread(target=base.transcribe, args=(pcm, hints), name="place")
+        other = threading.Thread(target=base.transcribe, args=(pcm, None), name="other")
+        place.start()
+        while base._queued < 1:
+            threading.Event().wait(0.01)
+        other.start()
+        while base._queued < 2:
+            threading.Event().wait(0.01)
+        base._lock.release()
+        place.join()
+        other.join()
+    finally:
+        del base._generate
+    assert (True, base.place_beam_size) in beams and (False, base.beam_size) in beams, beams
