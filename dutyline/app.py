@@ -84,6 +84,23 @@ def recognition_vocabulary(services: Services, locale: str = "en") -> Recognitio
     )
 
 
+def line_vocabularies(services: Services) -> dict[str, RecognitionVocabulary]:
+    """Each line locale's recognition vocabulary; a city without places is logged, as its
+    callers' places are then heard without its names and found nowhere on the map."""
+    lines = services.dispatch.lines
+    vocabularies = {locale: recognition_vocabulary(services, locale) for locale in lines.locales}
+    for locale, vocabulary in vocabularies.items():
+        if not (vocabulary.places.streets or vocabulary.places.landmarks):
+            log.warning(
+                "the %s line's city (%s) has no places: its callers' places are heard "
+                "without the city's names and not found on the map; import them with "
+                "`dutyline places import`",
+                locale,
+                lines.city_of_locale(locale),
+            )
+    return vocabularies
+
+
 def load_speech(services: Services) -> None:
     """Load the models, run each once, and synthesize the fixed prompts: no call waits."""
     services.speech.load()
@@ -92,13 +109,10 @@ def load_speech(services: Services) -> None:
         main = lines.default.locale
         # Each other line's place answers get its own city's names (a Korean road's name
         # is scored against the audio: voice/road_scoring.py).
-        others = {
-            locale: recognition_vocabulary(services, locale).places
-            for locale in lines.locales
-            if locale != main
-        }
+        vocabularies = line_vocabularies(services)
+        others = {locale: v.places for locale, v in vocabularies.items() if locale != main}
         services.speech.expectations = Expectations(
-            recognition_vocabulary(services, main), locale=main, other_places=others
+            vocabularies[main], locale=main, other_places=others
         )
     except Exception:
         # Without them the line still hears callers, only without the city's names.

@@ -84,6 +84,22 @@ def migrate_and_seed(settings: Settings) -> None:
     engine.dispose()
 
 
+def seed_every_city(settings: Settings) -> None:
+    """The places of every line's city (importing one already there changes nothing). An app that
+    shares another's speech models must: loading them sets the place names each line's
+    recognizer expects, and a city without places leaves that line without them."""
+    from dispatch.db import make_engine
+    from dispatch.lines import lines_of
+    from dispatch.places.importer import seed_places
+
+    engine = make_engine(settings.database_url)
+    try:
+        for city in lines_of(settings).cities:
+            seed_places(engine, city.source())
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def migrated_settings(settings: Settings) -> Settings:
     migrate_and_seed(settings)
@@ -183,9 +199,7 @@ def wait_until_ready(
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole phone line, for real: app + models + database + trained Rasa server."""
-    from dispatch.db import make_engine
     from dispatch.lines import lines_of
-    from dispatch.places.importer import seed_places
     from dutyline.app import build_services, create_app
 
     tmp = tmp_path_factory.mktemp("stack")
@@ -199,11 +213,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         action_server_url=f"http://127.0.0.1:{app_port}",
     )
     migrate_and_seed(settings)
+    seed_every_city(settings)
     lines = lines_of(settings)
-    engine = make_engine(settings.database_url)
-    for city in lines.cities:  # every line's city (the first is seeded already)
-        seed_places(engine, city.source())
-    engine.dispose()
     rasa_log, ko_log = tmp / "rasa.log", tmp / "ko" / "rasa.log"
     ko_log.parent.mkdir()
     rasa = start_rasa(settings, rasa_port, rasa_log, "en")

@@ -176,8 +176,11 @@ class Expectations:
         # 틀렸어요" into "아 네 요 수 요" and silence into "네" (a false yes), the complaint
         # keywords raised the CER and came out over noise ("주차 불법"), the number words
         # were written over the digits in the prompt's order ("삼 사 오 육 칠 팔 구").
+        # A city without places gives none (its answers are heard without names).
         self.other_place_hints: dict[str, RecognitionHints] = {
-            language: place_hints(names) for language, names in (other_places or {}).items()
+            language: place_hints(names)
+            for language, names in (other_places or {}).items()
+            if names.streets or names.landmarks
         }
         places = vocabulary.places
         complaint = _words(vocabulary.complaint_words)

@@ -199,3 +199,39 @@ def test_the_korean_rasa_server_memory_and_start_up(
     record_figures("rasa ko server", {"start_up_s": round(ready, 1), "rss_mb": rss // 2**20})
     assert rss < 2 * 2**30  # docker-compose's mem_limit for a Rasa server
     assert ready < 240
+
+
+def test_a_line_whose_city_has_no_places_is_logged_and_gets_no_place_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each line's place answers are heard with its own city's names; a city without places
+    (the Korean city not imported) is said in the log, and its answers get no hints, not
+    another city's. Real SQLite, real dispatch, the real data/lines.yaml."""
+    from dutyline.app import build_services, line_vocabularies
+    from nlu.contract import Expect
+    from tests.conftest import migrate_and_seed, seed_every_city
+    from voice.expectations import Expectations
+
+    settings = make_settings(tmp_path)
+    migrate_and_seed(settings)  # the first line's city only: Riverton
+    services = build_services(settings)
+    try:
+        with caplog.at_level("WARNING", logger="dutyline"):
+            vocabularies = line_vocabularies(services)
+        assert set(vocabularies) == {"en", "ko"}
+        warned = [r.getMessage() for r in caplog.records if "has no places" in r.getMessage()]
+        assert len(warned) == 1 and "ko line's city (Gwangju)" in warned[0], warned
+        hints = Expectations(vocabularies["en"], other_places={"ko": vocabularies["ko"].places})
+        assert hints.hints_for(Expect.PLACE, "ko") is None
+        caplog.clear()
+        services.dispatch.engine.dispose()
+        seed_every_city(settings)
+        services = build_services(settings)  # a city's places are read when it starts
+        with caplog.at_level("WARNING", logger="dutyline"):
+            vocabularies = line_vocabularies(services)
+        assert not [r for r in caplog.records if "has no places" in r.getMessage()]
+        hints = Expectations(vocabularies["en"], other_places={"ko": vocabularies["ko"].places})
+        korean = hints.hints_for(Expect.PLACE, "ko")
+        assert korean is not None and "광주대로" in korean.prompt.split()
+    finally:
+        services.dispatch.engine.dispose()

@@ -25,6 +25,7 @@ from tests.conftest import (
     make_settings,
     migrate_and_seed,
     postgres_database,
+    seed_every_city,
     serve_app,
     start_rasa,
     wait_until_ready,
@@ -135,6 +136,9 @@ def private_stack(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             action_server_url=f"http://127.0.0.1:{app_port}",
         )
         migrate_and_seed(settings)
+        # Its app loads the shared models again, setting each line's place names from
+        # this database: without Gwangju's places the stack's Korean calls lost theirs.
+        seed_every_city(settings)
         services = build_services(settings, speech=stack.services.speech)
         private = PrivateStack(
             app_url=f"http://127.0.0.1:{app_port}",

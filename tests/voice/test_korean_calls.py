@@ -23,6 +23,7 @@ import yaml
 
 from callbench.caller_voices import synthesize_caller
 from callbench.simulator import TwilioLine
+from nlu.contract import Expect
 from nlu.project import locale_dir
 from voice.speech import speak
 from voice.stages import PHONE_RATE
@@ -185,6 +186,10 @@ async def run_call(stack: Any, call: KoreanCall) -> tuple[TwilioLine, list[str],
 async def test_a_korean_caller_files_a_ticket_in_korean(
     stack: Any, call: KoreanCall, record_figures: Any
 ) -> None:
+    # The stack's models are shared with other apps of the session (tests/reliability):
+    # each loads them again, so a Korean call must still find Gwangju's names here.
+    hints = stack.services.speech.expectations.hints_for(Expect.PLACE, "ko")
+    assert hints is not None and call.road in hints.prompt.split(), "no Korean place names"
     line, said, filed = await run_call(stack, call)
     print("\n".join(said))
     dispatch = stack.services.dispatch
