@@ -329,7 +329,19 @@ def no_input(turn: Turn) -> None:
 # --- the end of the call --------------------------------------------------------------------
 
 
+def _first_words(turn: Turn) -> bool:
+    """The caller's words are the first of the call: nothing said, keyed or reported before."""
+    events = turn.tracker.get("events") or []
+    said = [e for e in events if e.get("event") == "user" and e.get("text") != "/call_started"]
+    return len(said) <= 1 and not turn.active_loop and not report_in_progress(turn)
+
+
 def goodbye(turn: Turn) -> None:
+    if _first_words(turn):
+        # A misheard opening taken for "no" or "bye" ("There are not three non-caping
+        # people") ended the call before a word was understood: the caller is asked once.
+        turn.say("utter_anything_to_report")
+        return
     if turn.active_loop:
         turn.end_form()
     if report_in_progress(turn):

@@ -252,6 +252,10 @@ def _found(turn: Turn, place: PlaceCandidate, *, said: str | None = None) -> Non
     """A place of the city. Reached by spelling, a street still wants its house number."""
     misses = int(turn.slot("place_misses") or 0)
     if misses >= 2 and place.kind == PlaceKind.STREET and place.number is None and place.street:
+        corner = _corner_with(turn, place.street)
+        if corner is not None:
+            _accept(turn, corner, said=turn.slot("place_said"))
+            return
         number = re.match(r"\s*(\d+)\b", turn.slot("place_said") or "")
         if number:
             match = find(turn, f"{number.group(1)} {place.street}")
@@ -265,6 +269,22 @@ def _found(turn: Turn, place: PlaceCandidate, *, said: str | None = None) -> Non
             turn.set("location", None)
             return
     _accept(turn, place, said=said or turn.slot("place_said") or place.label)
+
+
+def _corner_with(turn: Turn, street: str) -> PlaceCandidate | None:
+    """The corner the caller first named ("Lark and 12th", heard "Clark and 12th"), its
+    street now spelled: the spelled street with the other side of the "and" as heard (the
+    side less like it); a confident corner of that street, else None (then the house
+    number is asked)."""
+    sides = re.split(r"\s+(?:and|&)\s+", turn.slot("place_said") or "", flags=re.IGNORECASE)
+    if len(sides) != 2:
+        return None
+    other = min(sides, key=lambda side: fuzz.partial_ratio(street.lower(), side.lower()))
+    match = find(turn, f"{street} and {other}")
+    best = match.best
+    if match.confident and best and best.kind == PlaceKind.INTERSECTION and street in best.label:
+        return best
+    return None
 
 
 def _accept(turn: Turn, place: PlaceCandidate, *, said: str | None) -> None:

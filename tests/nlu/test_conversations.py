@@ -419,6 +419,31 @@ async def test_goodbye_mid_report_keeps_it(stack: Any, dialogue: RasaDialogue) -
     assert stack.services.dispatch.ticket_for_call(call.sid) is not None
 
 
+@pytest.mark.parametrize("first", ["no", "there are not three non-caping people", "bye"])
+async def test_a_no_or_bye_as_the_first_words_does_not_end_the_call(
+    stack: Any, dialogue: RasaDialogue, first: str
+) -> None:
+    """Seen in the whole-call place benchmark: an opening misheard as "There are not three
+    non-caping people" was taken for "no" and the bot said goodbye before it had understood
+    a word. The first words of a call are asked about once; said again, the call ends."""
+    call = Call(dialogue)
+    await call.start()
+    replies = await call.say(first)
+    assert not any(r.control.end_call for r in replies), text(replies)
+    assert "problem you would like to report" in text(replies), text(replies)
+    replies = await call.say("there's a big pothole in the road")
+    assert text(replies).startswith(LOCATION_QUESTION), text(replies)
+
+
+async def test_no_twice_at_the_start_ends_the_call(stack: Any, dialogue: RasaDialogue) -> None:
+    call = Call(dialogue)
+    await call.start()
+    assert not any(r.control.end_call for r in await call.say("no"))
+    replies = await call.say("no")
+    assert replies[-1].control.end_call is True, text(replies)
+    assert stack.services.dispatch.ticket_for_call(call.sid) is None
+
+
 async def test_a_failing_action_files_a_triage_ticket(
     stack: Any, dialogue: RasaDialogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -173,6 +173,23 @@ async def test_a_street_keyed_on_the_phones_letters_is_found(
     assert ticket.place_verified is True and "12 Lark Street" in (ticket.place_name or "")
 
 
+async def test_a_corner_keeps_its_cross_street_when_the_other_is_keyed(
+    stack: Any,
+    dialogue: RasaDialogue,
+) -> None:
+    """Seen in the whole-call benchmark: a corner whose first street was misheard twice
+    and then keyed was filed as that street alone, its cross street lost."""
+    call = await opened(stack, dialogue)
+    await call.say("there's a pothole")
+    for _ in range(2):
+        replies = await call.say("the corner of zork street and 12th street")
+    assert SPELL in text(replies) and replies[-1].control.expect == Expect.SPELLING
+    replies = await call.keypad("5275")  # L-A-R-K
+    assert "Got it, Lark Street and 12th Street." in text(replies), text(replies)
+    ticket = ticket_row(stack, await finish(call))
+    assert ticket.place_verified is True and ticket.place_name == "Lark Street and 12th Street"
+
+
 async def test_keys_that_spell_two_streets_ask_which_then_the_house_number(
     stack: Any,
     dialogue: RasaDialogue,

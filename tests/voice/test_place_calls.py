@@ -93,6 +93,8 @@ def test_the_responsive_caller_answers_what_is_asked() -> None:
     call, place = caller.call, caller.call.place
     assert place is not None and place.street and place.number
     assert caller.reply("Hello. What would you like to report?") == Turn("say", call.says[0])
+    asked_once = "Before you go: is there a problem you would like to report? Or hang up."
+    assert caller.reply(asked_once) == Turn("say", call.says[0])  # its opening misheard
     assert caller.reply("Where is it? Tell me the street address.") == Turn("say", call.says[1])
     slot, answer = call.answers[0]
     asked = {q: s for q, s in caller.asked.items() if s == slot}
