@@ -329,17 +329,29 @@ def no_input(turn: Turn) -> None:
 # --- the end of the call --------------------------------------------------------------------
 
 
-def _first_words(turn: Turn) -> bool:
-    """The caller's words are the first of the call: nothing said, keyed or reported before."""
-    events = turn.tracker.get("events") or []
-    said = [e for e in events if e.get("event") == "user" and e.get("text") != "/call_started"]
-    return len(said) <= 1 and not turn.active_loop and not report_in_progress(turn)
+# What a call has done once one of these ran: a "no" then is the end of the call.
+_DONE = (
+    "action_file_ticket",
+    "action_ticket_status",
+    "action_transfer",
+    "action_file_voicemail",
+    "action_emergency_transfer",
+    "action_goodbye",  # the caller was asked once already
+)
+
+
+def _nothing_done_yet(turn: Turn) -> bool:
+    """Nothing reported, filed, checked or put through in the call so far."""
+    if turn.active_loop or report_in_progress(turn):
+        return False
+    return not any(_times_done(turn, action) for action in _DONE)
 
 
 def goodbye(turn: Turn) -> None:
-    if _first_words(turn):
+    if _nothing_done_yet(turn):
         # A misheard opening taken for "no" or "bye" ("There are not three non-caping
-        # people") ended the call before a word was understood: the caller is asked once.
+        # people", also after an emergency declined) ended the call before anything was
+        # understood: the caller is asked once.
         turn.say("utter_anything_to_report")
         return
     if turn.active_loop:

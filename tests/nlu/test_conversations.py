@@ -420,12 +420,12 @@ async def test_goodbye_mid_report_keeps_it(stack: Any, dialogue: RasaDialogue) -
 
 
 @pytest.mark.parametrize("first", ["no", "there are not three non-caping people", "bye"])
-async def test_a_no_or_bye_as_the_first_words_does_not_end_the_call(
+async def test_a_no_or_bye_before_anything_is_reported_does_not_end_the_call(
     stack: Any, dialogue: RasaDialogue, first: str
 ) -> None:
     """Seen in the whole-call place benchmark: an opening misheard as "There are not three
     non-caping people" was taken for "no" and the bot said goodbye before it had understood
-    a word. The first words of a call are asked about once; said again, the call ends."""
+    a word. Before anything is reported the caller is asked once; said again, it ends."""
     call = Call(dialogue)
     await call.start()
     replies = await call.say(first)

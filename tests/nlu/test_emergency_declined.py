@@ -71,3 +71,22 @@ async def test_an_answer_heard_as_an_emergency_after_two_declines_is_the_answer(
             break
         await call.say("no")
     assert "someone collapsed" in call.last_text, call.last_text
+
+
+async def test_a_no_after_an_emergency_declined_does_not_end_the_call(
+    stack: Any, dialogue: RasaDialogue
+) -> None:
+    """Seen in the whole-call place benchmark (2 calls of 50): "There are three non-caping
+    people", declined as an emergency, then "There are not three non-caping people" to
+    "what is the problem?" was taken for "no" and the bot said goodbye, nothing reported."""
+    call = Call(dialogue)
+    await call.start()
+    assert stack.settings.emergency_number in text(
+        await call.say("help my neighbor collapsed and he's not breathing")
+    )
+    assert "what is the problem" in text(await call.say("no it's not an emergency"))
+    replies = await call.say("no")
+    assert not any(r.control.end_call for r in replies), text(replies)
+    assert "problem you would like to report" in text(replies), text(replies)
+    replies = await call.say("there's a big pothole in the road")
+    assert text(replies).startswith(LOCATION_QUESTION), text(replies)

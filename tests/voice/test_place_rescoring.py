@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.voice.busy_model import beams_of, place_answer_while_busy
 from tests.voice.conftest import phone_pcm16k
 from voice.place_rescoring import (
     PlaceNames,
@@ -254,35 +255,11 @@ def test_a_place_answer_is_decoded_greedily_while_other_calls_wait(
 ) -> None:
     """Under load the place beam's cost would land on every call queued behind it: a place
     answer taken while another transcription waits for the model uses the plain beam."""
-    import threading
-
     said, voice, _, _ = MISHEARD[0]
     pcm = phone_pcm16k(said, voice, silence_before_ms=200, silence_after_ms=300)
-    beams: list[int] = []
-    generate = tiny._generate
-
-    def watched(window: Any, prompt: list[int], beam: int) -> Any:
-        beams.append(beam)
-        return generate(window, prompt, beam)
-
-    tiny._generate = watched
-    try:
-        tiny.transcribe(pcm, place_hints)  # alone: the place beam
-        assert beams == [tiny.place_beam_size]
-        beams.clear()
-        tiny._lock.acquire()  # the model is busy with another call's turn
-        place = threading.Thread(target=tiny.transcribe, args=(pcm, place_hints))
-        other = threading.Thread(target=tiny.transcribe, args=(pcm, None))
-        place.start()
-        while tiny._queued < 1:
-            threading.Event().wait(0.01)
-        other.start()
-        while tiny._queued < 2:
-            threading.Event().wait(0.01)
-        tiny._lock.release()
-        place.join()
-        other.join()
-    finally:
-        del tiny._generate
+    alone = beams_of(tiny, lambda: tiny.transcribe(pcm, place_hints))
+    assert alone == [(False, tiny.place_beam_size)]
+    busy = beams_of(tiny, lambda: place_answer_while_busy(tiny, pcm, place_hints))
+    beams = [beam for _, beam in busy]
     # Whichever got the model first had the other waiting: both decoded with beam 1.
     assert beams[0] == tiny.beam_size, beams

@@ -13,6 +13,7 @@ import pytest
 
 from callbench import korean_speech as bench
 from dutyline.settings import Settings
+from tests.voice.busy_model import beams_of, place_answer_while_busy
 from voice.road_scoring import MAX_NAMES, RoadScorer, compose, scored_names
 from voice.stages import RecognitionHints
 from voice.whisper_transcriber import WhisperTranscriber
@@ -194,33 +195,8 @@ def test_a_korean_place_answer_keeps_its_beam_while_another_transcription_waits(
     most of the gain); a road-scored answer does not: scoring only chooses among roads the
     first pass comes near. Both Korean whole calls failed on the place when their own early
     pass was still decoding on a loaded machine, and passed alone."""
-    import threading
-
     pcm = bench.caller_audio("광주대로 64")
-    beams: list[tuple[bool, int]] = []
-    generate = base._generate
-
-    def watched(window: Any, prompt: list[int], beam: int) -> Any:
-        beams.append((threading.current_thread().name == "place", beam))
-        return generate(window, prompt, beam)
-
-    base._generate = watched  # type: ignore[method-assign]
-    try:
-        base.transcribe(pcm, hints)  # alone (and the hints' prompt made): the place beam
-        assert beams == [(False, base.place_beam_size)]
-        beams.clear()
-        base._lock.acquire()  # the model is busy with the call's early pass
-        place = threading.Thread(target=base.transcribe, args=(pcm, hints), name="place")
-        other = threading.Thread(target=base.transcribe, args=(pcm, None), name="other")
-        place.start()
-        while base._queued < 1:
-            threading.Event().wait(0.01)
-        other.start()
-        while base._queued < 2:
-            threading.Event().wait(0.01)
-        base._lock.release()
-        place.join()
-        other.join()
-    finally:
-        del base._generate
+    alone = beams_of(base, lambda: base.transcribe(pcm, hints))  # (the hints' prompt made)
+    assert alone == [(False, base.place_beam_size)]
+    beams = beams_of(base, lambda: place_answer_while_busy(base, pcm, hints))
     assert (True, base.place_beam_size) in beams and (False, base.beam_size) in beams, beams
