@@ -119,6 +119,10 @@ def transfer(turn: Turn) -> None:
         control=ReplyControl(transfer_to=phone, ticket_number=number, outcome=Outcome.TRANSFERRED),
         spoken_number=spoken_digits(number),
     )
+    # Put through: nothing more this turn. Reached from the not-understood path, the
+    # policy predicted that path again after it, and one turn put the caller through five
+    # times, a triage ticket each.
+    turn.followup("action_listen")
 
 
 def file_voicemail(turn: Turn) -> None:

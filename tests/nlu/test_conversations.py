@@ -376,6 +376,24 @@ async def test_not_understood_rephrase_then_keypad_then_a_person(
     assert replies[-1].control.transfer_to or "leave a message" in text(replies)
 
 
+async def test_a_caller_put_through_is_put_through_once(stack: Any, dialogue: RasaDialogue) -> None:
+    """Seen in the whole-call place benchmark: misheard after the keypad's list, the caller
+    was put through to a person five times in one turn, five triage tickets filed."""
+    unclear = await unclear_lines(stack.rasa_url)
+    call = Call(dialogue)
+    await call.start()
+    for line in unclear[:2]:  # rephrase, then the keypad's menu
+        replies = await call.say(line)
+    assert replies[-1].control == ReplyControl(expect=Expect.DIGITS)
+    assert "Press 1 for" in text(await call.keypad("1"))  # the list of problems
+    replies = []
+    for line in unclear[:3]:  # rephrase, the list again, then a person
+        replies = await call.say(line)
+    put_through = [r for r in replies if r.control.transfer_to or r.control.ticket_number]
+    assert len(put_through) == 1, text(replies)
+    assert text(replies).count("Let me get you to a person") == 1, text(replies)
+
+
 async def test_keypad_menu_reports_a_problem(dialogue: RasaDialogue) -> None:
     call = Call(dialogue)
     await call.start()
