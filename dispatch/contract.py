@@ -140,6 +140,11 @@ class PlaceVocabulary(BaseModel):
     landmarks: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
 
+    @property
+    def empty(self) -> bool:
+        """No streets and no landmarks: the city's places were never imported."""
+        return not (self.streets or self.landmarks)
+
 
 class ComplaintReport(BaseModel):
     """What a caller (or an Open311 client) reported."""

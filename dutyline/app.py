@@ -90,7 +90,7 @@ def line_vocabularies(services: Services) -> dict[str, RecognitionVocabulary]:
     lines = services.dispatch.lines
     vocabularies = {locale: recognition_vocabulary(services, locale) for locale in lines.locales}
     for locale, vocabulary in vocabularies.items():
-        if not (vocabulary.places.streets or vocabulary.places.landmarks):
+        if vocabulary.places.empty:
             log.warning(
                 "the %s line's city (%s) has no places: its callers' places are heard "
                 "without the city's names and not found on the map; import them with "

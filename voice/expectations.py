@@ -180,7 +180,7 @@ class Expectations:
         self.other_place_hints: dict[str, RecognitionHints] = {
             language: place_hints(names)
             for language, names in (other_places or {}).items()
-            if names.streets or names.landmarks
+            if not names.empty
         }
         places = vocabulary.places
         complaint = _words(vocabulary.complaint_words)

@@ -253,8 +253,7 @@ class WhisperTranscriber:
                 # Under load the wider beam's cost lands on every call queued behind this
                 # one; the rescoring against the city's names (most of the gain) stays.
                 # Not for road scoring (Korean): it only chooses among roads the first
-                # pass comes near, and both Korean whole calls failed on the place when
-                # their own early pass was still decoding (a loaded machine), passing alone.
+                # pass comes near, so that pass keeps its beam.
                 beam = self.beam_size
             if scoring_roads and self._road_scorer is not None:
                 road_names = self._road_scorer.names(hints)
